@@ -6,13 +6,13 @@
 __all__ = ['doc_id_for', 'Document', 'Question', 'read_qa_file', 'demo_corpus_path', 'CorpusConfig', 'Corpus', 'split_questions',
            'build_corpus', 'load_corpus', 'save_corpus', 'read_saved_corpus', 'corpus_manifest', 'manifest_diff']
 
-# %% ../nbs/01_data.ipynb #5b2e6ae3
+# %% ../nbs/01_data.ipynb #048401c8
 import json, random, bisect, re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .core import ZragError, check, param_group, sha256_text, atomic_write_json
 
-# %% ../nbs/01_data.ipynb #ffb1f120
+# %% ../nbs/01_data.ipynb #e24cffce
 def doc_id_for(title, text):
     "Stable id of a paragraph: 'd' + the first 12 hex digits of sha256(title + newline + text)."
     return 'd' + sha256_text(f"{title}\n{text}")[:12]
@@ -40,7 +40,7 @@ class Question:
     @property
     def answer(self): return self.answers[0]
 
-# %% ../nbs/01_data.ipynb #96c68ede
+# %% ../nbs/01_data.ipynb #0074afa0
 class _Lines:
     "Map character offsets of a text to 1-based line numbers."
     def __init__(self, text): self.starts = [0] + [m.end() for m in re.finditer('\n', text)]
@@ -66,7 +66,7 @@ def _iter_json_list(path, text):
         yield lines(i), rec
         i = j
 
-# %% ../nbs/01_data.ipynb #aa875d4b
+# %% ../nbs/01_data.ipynb #1ffd0541
 def _official(path, text, docs, questions):
     L = 'official HotpotQA'
     for line, r in _iter_json_list(path, text):
@@ -146,13 +146,13 @@ def read_qa_file(path):
         seen.add(q.qid)
     return docs, questions
 
-# %% ../nbs/01_data.ipynb #47b5bb02
+# %% ../nbs/01_data.ipynb #ea61265a
 def demo_corpus_path():
     "Path of the bundled demo corpus."
     import importlib.resources
     return Path(str(importlib.resources.files('zrag') / 'assets' / 'demo_corpus.json'))
 
-# %% ../nbs/01_data.ipynb #09922338
+# %% ../nbs/01_data.ipynb #83078648
 @param_group('corpus')
 @dataclass
 class CorpusConfig:
@@ -178,7 +178,7 @@ class Corpus:
     def split_questions(self, split):
         ids = set(self.splits[split]); return [q for q in self.questions if q.qid in ids]
 
-# %% ../nbs/01_data.ipynb #c5dd0236
+# %% ../nbs/01_data.ipynb #a3ff68d1
 def split_questions(qids, fracs, seed):
     "Shuffle `qids` with `seed` and cut them into train/validation/test by `fracs`."
     ids = sorted(qids); random.Random(seed).shuffle(ids)
@@ -204,7 +204,7 @@ def build_corpus(docs, questions, n_docs=0, distractors=0, seed=0, split_fracs=(
     if not kept: raise ZragError(f"{source or 'corpus'}: no question has its gold paragraphs in the corpus. Raise n_docs (now {n_docs}) or check the file.")
     return Corpus(list(chosen.values()), kept, split_questions([q.qid for q in kept], split_fracs, seed), str(source))
 
-# %% ../nbs/01_data.ipynb #1d25706c
+# %% ../nbs/01_data.ipynb #f5ff691d
 def load_corpus(cfg, seed=0):
     "The corpus described by a `CorpusConfig` (or the `corpus` group of `Params`)."
     path = demo_corpus_path() if cfg.corpus_path == 'demo' else Path(cfg.corpus_path)

