@@ -6,8 +6,10 @@ from zrag.write import WriteConfig, WriteTrainer, generate_from_z, doc_nll, load
 
 pytestmark = pytest.mark.integration
 
-# Settings measured to converge on 4 short documents within a minute or two on 2 CPU cores.
-CFG = dict(m_tokens=16, z_dim=256, batch_size=4, epochs=40, lr_z=0.1, lr_proj=0.003, loss_target=0.05, token_dropout=0.0)
+# Settings measured to converge on 4 short documents in about 90 s on 2 CPU cores: with one batch per epoch the
+# shared projection needs a higher learning rate than on a full corpus (the greedy text matched the first sentence
+# of document 0 from epoch 40 on, loss 1.04; loss 0.45 at epoch 50).
+CFG = dict(m_tokens=16, z_dim=256, batch_size=4, epochs=60, lr_z=0.2, lr_proj=0.01, loss_target=0.5, token_dropout=0.0)
 
 
 @pytest.fixture(scope='module')
@@ -35,7 +37,7 @@ def test_top1_identification(trained, smollm):
 def test_generation_from_z0_reproduces_document_start(trained, smollm):
     tr, docs, _ = trained
     out = generate_from_z(smollm, tr.memory, [0], max_new_tokens=40)[0]
-    start = ' '.join(docs[0].text.split()[:6])
+    start = ' '.join(docs[0].text.split()[:10])
     assert out.startswith(start), (out, docs[0].text)
 
 

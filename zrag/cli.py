@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['STAGES', 'COMMANDS', 'environment_info', 'now', 'RunManifest', 'run_stages', 'build_parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #ef1df5c7
+# %% ../nbs/11_cli.ipynb #b53bab65
 import sys, os, json, time, shutil, argparse, platform, subprocess, datetime
 from pathlib import Path
 from .core import ZragError, load_params, run_path, atomic_write_json
 
-# %% ../nbs/11_cli.ipynb #f87db907
+# %% ../nbs/11_cli.ipynb #56825b47
 def _git_commit():
     try:
         out = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=5)
@@ -51,7 +51,7 @@ class RunManifest:
         self.data['history'].append({'command': self.data['command'], 'started': self.data['started'], 'ended': self.data['ended'], 'status': status})
         self.save()
 
-# %% ../nbs/11_cli.ipynb #f0fcbb0f
+# %% ../nbs/11_cli.ipynb #2ad14d68
 def _stage_write(params, progress):
     from zrag.write import write_stage
     return write_stage(params, progress)
@@ -82,7 +82,7 @@ def run_stages(params, names, command, progress=True):
         if man is not None: man.close(status)
     return results
 
-# %% ../nbs/11_cli.ipynb #db9047f8
+# %% ../nbs/11_cli.ipynb #6dd6e0a5
 COMMANDS = {'write': ('train the write phase (z, projection, alpha) on the corpus', ['write']),
             'run': ("run every stage listed in the params' `stages`", None)}
 
