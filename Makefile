@@ -8,7 +8,7 @@ PARAMS ?= params/demo.yaml
 # multi-GB CUDA build; elsewhere pip resolves torch normally. Override with `make TORCH=torch==X.Y.Z`.
 TORCH ?= $(shell ls /opt/wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1 && echo torch==2.13.0)
 
-.PHONY: install demo test test-fast test-slow nbtest check-sync bench clean-runs help
+.PHONY: install demo test test-slow nbtest check-sync sync bench clean-runs help
 
 help:
 	@echo "make demo       set up .venv and run the main job (zrag run -f $(PARAMS)), writes the report"

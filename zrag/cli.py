@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['STAGES', 'COMMANDS', 'environment_info', 'now', 'RunManifest', 'run_stages', 'build_parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #b53bab65
+# %% ../nbs/11_cli.ipynb #ca5e4db1
 import sys, os, json, time, shutil, argparse, platform, subprocess, datetime
 from pathlib import Path
-from .core import ZragError, load_params, run_path, atomic_write_json
+from .core import ZragError, STAGE_NAMES, load_params, run_path, atomic_write_json
 
-# %% ../nbs/11_cli.ipynb #56825b47
+# %% ../nbs/11_cli.ipynb #beece671
 def _git_commit():
     try:
         out = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=5)
@@ -51,12 +51,17 @@ class RunManifest:
         self.data['history'].append({'command': self.data['command'], 'started': self.data['started'], 'ended': self.data['ended'], 'status': status})
         self.save()
 
-# %% ../nbs/11_cli.ipynb #2ad14d68
+# %% ../nbs/11_cli.ipynb #4dfa1e01
 def _stage_write(params, progress):
     from zrag.write import write_stage
     return write_stage(params, progress)
 
-STAGES = {'write': _stage_write}
+def _stage_analyze(params, progress):
+    from zrag.analysis import analyze_stage
+    return analyze_stage(params, progress)
+
+STAGES = {'write': _stage_write, 'analyze': _stage_analyze}
+assert tuple(STAGES) == STAGE_NAMES, 'every stage name the params accept must have a runner'
 
 def run_stages(params, names, command, progress=True):
     "Run stages `names` for `params`, recording each in the run manifest; return {stage: result}."
@@ -82,8 +87,9 @@ def run_stages(params, names, command, progress=True):
         if man is not None: man.close(status)
     return results
 
-# %% ../nbs/11_cli.ipynb #6dd6e0a5
+# %% ../nbs/11_cli.ipynb #b8e0d361
 COMMANDS = {'write': ('train the write phase (z, projection, alpha) on the corpus', ['write']),
+            'analyze': ('phase-1 verification and ablations (A1-A3, B1-B2) and report.html, by papermill', ['analyze']),
             'run': ("run every stage listed in the params' `stages`", None)}
 
 def build_parser():
@@ -112,4 +118,5 @@ def main(argv=None):
     for name, r in results.items():
         print(f"[{name}] " + ', '.join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}" for k, v in (r or {}).items()))
     print(f"run folder: {run_path(params)}")
+    if (run_path(params) / 'report.html').exists() and 'analyze' in names: print(f"report: {run_path(params) / 'report.html'}")
     return 0

@@ -1,0 +1,63 @@
+"Phase-1 analysis: batched matrix equals the reference on the real model; the report notebook runs through papermill."
+import json, re
+import numpy as np, pytest, torch
+from zrag.data import load_corpus, CorpusConfig
+from zrag.write import WriteConfig, DocMemory, encode_docs
+from zrag.analysis import nll_matrix, nll_pair
+from zrag.core import load_params, ZragError
+
+pytestmark = pytest.mark.integration
+
+
+def test_batched_matrix_equals_reference_on_bundled_model(smollm):
+    docs = load_corpus(CorpusConfig(), seed=0).documents[:3]
+    seqs = encode_docs(smollm.tokenizer, [d.text for d in docs])
+    mem = DocMemory(3, WriteConfig(), smollm.hidden_size, seed=0).eval()
+    got = nll_matrix(smollm, mem, seqs, max_eval_tokens=24, max_batch_positions=100)   # several forwards, two lengths
+    ref = np.array([[nll_pair(smollm, mem, s[:24], j) for j in range(3)] for s in seqs])
+    assert np.abs(got - ref).max() < 1e-4
+
+
+def test_report_through_papermill(tmp_path, cli):
+    r = cli('run', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q')
+    assert r.returncode == 0, r.stderr[-3000:]
+    rd = tmp_path / 'smoke'
+    assert f"report: {rd / 'report.html'}" in r.stdout
+    for f in ['01_verification/A1_confusion/nll_matrix.npy', '01_verification/A1_confusion/confusion_metrics.json',
+              '01_verification/A1_confusion/confusion_table.csv', '01_verification/A1_confusion/artifacts/confusion_heatmap.png',
+              '01_verification/A1_confusion/artifacts/margin_hist.png', '01_verification/A1_confusion/samples/eyeball_20_worst.md',
+              '01_verification/A2_zonly/zonly_metrics.json', '01_verification/A2_zonly/samples/eyeball_20_best.md',
+              '01_verification/A2_zonly/samples/eyeball_20_worst.md', '01_verification/A3_zshuffle/shuffle_comparison.json',
+              '01_verification/A3_zshuffle/artifacts/delta_barplot.png', '02_ablations/B1_alpha/metrics_alpha_0.json',
+              '02_ablations/B2_projection/metrics_random.json', '03_summary/dashboard.md', '03_summary/phase1_report.ipynb']:
+        assert (rd / f).is_file(), f
+    html = (rd / 'report.html').read_text()
+    pngs = list(rd.rglob('*.png'))
+    assert len(pngs) == 5 and len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == len(pngs)   # every figure inline
+    nll = np.load(rd / '01_verification/A1_confusion/nll_matrix.npy')
+    m = json.loads((rd / '01_verification/A1_confusion/confusion_metrics.json').read_text())
+    assert nll.shape == (4, 4) and m['n'] == 4
+    strictly_lowest = [all(nll[i, i] < nll[i, j] for j in range(4) if j != i) for i in range(4)]
+    assert m['top1'] == float(np.mean(strictly_lowest))
+    b1 = json.loads((rd / '02_ablations/B1_alpha/metrics_alpha_0.json').read_text())
+    assert b1['top1'] == 0.0 and b1['alpha'] == 0.0
+    man = json.loads((rd / '00_meta/run_manifest.json').read_text())
+    assert set(man['stages']) == {'write', 'analyze'} and man['status'] == 'ok'
+    assert '| A1 top-1 |' in (rd / '03_summary/dashboard.md').read_text()
+    # the interactive explorer runs against the same run folder (widgets render headless)
+    import papermill as pm
+    from conftest import ROOT
+    pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'), parameters={'run_dir': str(rd)},
+                        kernel_name='python3', progress_bar=False, cwd=str(ROOT))
+
+
+def test_unknown_params_key_names_it(tmp_path):
+    p = tmp_path / 'x.yaml'; p.write_text('stages: [write, analyze]\nmax_eval_token: 8\n')
+    with pytest.raises(ZragError, match=r"x.yaml:2: unknown parameter 'max_eval_token'. Did you mean 'max_eval_tokens'\?"):
+        load_params(p)
+
+
+def test_analyze_without_checkpoint(tmp_path, cli):
+    r = cli('analyze', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q')
+    assert r.returncode == 2 and 'run the write stage first' in r.stderr
+    assert not (tmp_path / 'smoke').exists()
