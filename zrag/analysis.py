@@ -7,7 +7,7 @@ __all__ = ['AnalysisConfig', 'nll_pair', 'nll_matrix', 'own_rank', 'margins', 'c
            'zonly_generation', 'zonly_summary', 'alpha_ablation', 'random_projection', 'projection_ablation',
            'analyze_stage']
 
-# %% ../nbs/04_analysis.ipynb #18f07908
+# %% ../nbs/04_analysis.ipynb #2626821f
 import copy, json, math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ import numpy as np, torch, torch.nn as nn
 from .core import ZragError, check, param_group, atomic_path
 from .write import doc_nll, generate_from_z
 
-# %% ../nbs/04_analysis.ipynb #ceeb8529
+# %% ../nbs/04_analysis.ipynb #fdb0cc7b
 @param_group('analysis')
 @dataclass
 class AnalysisConfig:
@@ -25,6 +25,9 @@ class AnalysisConfig:
     top_k: int = 5                   # A1: top-k accuracy
     k_worst: int = 20                # A1/A2: documents listed on the eyeball pages
     gen_max_new_tokens: int = 160    # A2: generation budget from z alone
+    gen_do_sample: bool = False      # A2: greedy (default) or sampling with gen_temperature / gen_top_p, seeded by the run's seed
+    gen_temperature: float = 0.8
+    gen_top_p: float = 0.95
     ablation_docs: int = 16          # B1/B2: the first N corpus documents (0 = all): each variant costs an N x N matrix
     b2_samples: int = 3              # B2: generations kept from the random projection
     heatmap_order: str = 'sorted'    # A1 heatmap: 'corpus', 'sorted' (by own-z NLL) or 'clustered' (by NLL profile)
@@ -32,11 +35,13 @@ class AnalysisConfig:
     def __post_init__(self):
         for k in ('max_eval_tokens', 'max_batch_positions', 'top_k', 'k_worst', 'gen_max_new_tokens'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
+        check(self.gen_temperature > 0 and 0 < self.gen_top_p <= 1, 'gen_temperature' if self.gen_temperature <= 0 else 'gen_top_p',
+              f"need gen_temperature > 0 and 0 < gen_top_p <= 1, got {self.gen_temperature}, {self.gen_top_p}")
         check(self.ablation_docs >= 0, 'ablation_docs', f"must be >= 0, got {self.ablation_docs}")
         check(self.b2_samples >= 0, 'b2_samples', f"must be >= 0, got {self.b2_samples}")
         check(self.heatmap_order in ('corpus', 'sorted', 'clustered'), 'heatmap_order', f"must be corpus, sorted or clustered, got {self.heatmap_order!r}")
 
-# %% ../nbs/04_analysis.ipynb #19e42755
+# %% ../nbs/04_analysis.ipynb #6a38a428
 @torch.no_grad()
 def nll_pair(backbone, memory, seq, j, alpha=None):
     "Reference: NLL of one document `seq` (ids) under z_j, one forward for the pair."
@@ -81,7 +86,7 @@ def nll_matrix(backbone, memory, seqs, max_eval_tokens=64, max_batch_positions=4
     bar.close(); memory.train(was)
     return nll
 
-# %% ../nbs/04_analysis.ipynb #755eea5c
+# %% ../nbs/04_analysis.ipynb #e93f4ef3
 def own_rank(nll):
     "Rank of each row's own (diagonal) entry, ties counted against it: 0 = strictly lowest."
     d = np.diag(nll)[:, None]
@@ -111,7 +116,7 @@ def confusion_metrics(nll, top_k=5, k_worst=20, titles=None, max_pairs=200):
             'n_wrong_wins': len(wins),
             'wrong_wins': [{'doc': i, 'z': j, 'title': titles[i], 'z_title': titles[j], 'nll': float(nll[i, j]), 'own_nll': float(nll[i, i])} for i, j in wins[:max_pairs]]}
 
-# %% ../nbs/04_analysis.ipynb #57501bc7
+# %% ../nbs/04_analysis.ipynb #89992b82
 def shuffle_metrics(nll, seed, top_k=5):
     "A3: metrics before and after permuting the z-to-document assignment with `seed`, and the deltas."
     perm = np.random.default_rng(seed).permutation(len(nll))
@@ -123,7 +128,7 @@ def shuffle_metrics(nll, seed, top_k=5):
     out['delta'] = {k: out['after'][k] - out['before'][k] for k in out['before']}
     return out
 
-# %% ../nbs/04_analysis.ipynb #b7609214
+# %% ../nbs/04_analysis.ipynb #88349b81
 def rouge_l(reference, generated):
     "ROUGE-L (precision, recall, F1) with stemming."
     from rouge_score import rouge_scorer
@@ -147,7 +152,7 @@ def zonly_summary(recs):
     return {'n': len(recs), 'rougeL_f_mean': float(f.mean()), 'rougeL_f_median': float(np.median(f)), 'rougeL_f_min': float(f.min()),
             'rougeL_f_max': float(f.max()), 'share_above_0.5': float((f > 0.5).mean())}
 
-# %% ../nbs/04_analysis.ipynb #d00f0463
+# %% ../nbs/04_analysis.ipynb #3b2633d8
 def alpha_ablation(backbone, memory, seqs, doc_idx, trained_nll=None, **kw):
     "B1: confusion metrics on documents `doc_idx` with the trained gate, alpha = 1.0 and alpha = 0.0."
     sub = [seqs[i] for i in doc_idx]
@@ -185,7 +190,7 @@ def projection_ablation(backbone, memory, documents, seqs, doc_idx, trained_nll=
                              for i, g in zip(idx, generate_from_z(backbone, rnd, idx, max_new_tokens=48))] if idx else []
     return out
 
-# %% ../nbs/04_analysis.ipynb #9204bcaa
+# %% ../nbs/04_analysis.ipynb #0ceac277
 def analyze_stage(params, progress=True):
     "Run the phase-1 report notebook on the run folder of `params`; return the report's paths and headline numbers."
     from dataclasses import asdict
