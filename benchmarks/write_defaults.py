@@ -9,20 +9,14 @@ import argparse, json, tempfile, time
 import torch
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.data import load_corpus, CorpusConfig
-from zrag.write import WriteConfig, WriteTrainer, doc_nll, generate_from_z
+from zrag.write import WriteConfig, WriteTrainer, generate_from_z
+from zrag.analysis import nll_matrix, confusion_metrics
 
 
 def identification(bb, memory, seqs, eval_tokens):
-    "NLL[i, j] = NLL(D_i | z_j) over the first eval_tokens tokens; top-1 share and margins."
-    n = len(seqs); nll = torch.zeros(n, n)
-    memory.eval()
-    with torch.no_grad():
-        for i, s in enumerate(seqs):
-            s = s[:eval_tokens]
-            nll[i], _ = doc_nll(bb, memory.prefix(torch.arange(n)), torch.tensor([s] * n), torch.ones(n, len(s)))
-    margin = (nll + torch.eye(n) * 1e9).min(1).values - nll.diag()
-    return {'top1': f"{int((nll.argmin(1) == torch.arange(n)).sum())}/{n}", 'margin_mean': round(margin.mean().item(), 3),
-            'margin_min': round(margin.min().item(), 3)}
+    "A1 on these documents (zrag.analysis): top-1 share and margins."
+    m = confusion_metrics(nll_matrix(bb, memory, seqs, eval_tokens), k_worst=0)
+    return {'top1': f"{round(m['top1'] * m['n'])}/{m['n']}", 'margin_mean': round(m['margin']['mean'], 3), 'margin_min': round(m['margin']['min'], 3)}
 
 
 def main():
