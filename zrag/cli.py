@@ -60,7 +60,11 @@ def _stage_analyze(params, progress):
     from zrag.analysis import analyze_stage
     return analyze_stage(params, progress)
 
-STAGES = {'write': _stage_write, 'analyze': _stage_analyze}
+def _stage_evidence(params, progress):
+    from zrag.evidence import evidence_stage
+    return evidence_stage(params, progress)
+
+STAGES = {'write': _stage_write, 'analyze': _stage_analyze, 'evidence': _stage_evidence}
 assert tuple(STAGES) == STAGE_NAMES, 'every stage name the params accept must have a runner'
 
 def run_stages(params, names, command, progress=True):
@@ -90,6 +94,7 @@ def run_stages(params, names, command, progress=True):
 # %% ../nbs/11_cli.ipynb #b8e0d361
 COMMANDS = {'write': ('train the write phase (z, projection, alpha) on the corpus', ['write']),
             'analyze': ('phase-1 verification and ablations (A1-A3, B1-B2) and report.html, by papermill', ['analyze']),
+            'evidence': ('phase 1.5: LoRA evidence from z + question, metrics, regression and evidence_report.html', ['evidence']),
             'run': ("run every stage listed in the params' `stages`", None)}
 
 def build_parser():

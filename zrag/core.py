@@ -39,14 +39,14 @@ def param_group(name):
 def all_param_groups():
     "Every registered group, importing the library modules that define them."
     import importlib
-    for m in ('zrag.core', 'zrag.data', 'zrag.backbone', 'zrag.write', 'zrag.analysis'):
+    for m in ('zrag.core', 'zrag.data', 'zrag.backbone', 'zrag.write', 'zrag.analysis', 'zrag.evidence'):
         try: importlib.import_module(m)
         except ModuleNotFoundError as e:
             if e.name != m: raise   # a module of ours that isn't exported yet is fine; a missing dependency is not
     return dict(_GROUPS)
 
 # %% ../nbs/00_core.ipynb #3f426563
-STAGE_NAMES = ('write', 'analyze')   # the stages `zrag run` knows, in data-flow order (zrag.cli.STAGES runs them)
+STAGE_NAMES = ('write', 'analyze', 'evidence')   # the stages `zrag run` knows, in data-flow order (zrag.cli.STAGES runs them)
 
 @param_group('run')
 @dataclass
