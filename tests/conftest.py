@@ -22,9 +22,28 @@ def hotpot_dir():
 
 
 def zrag_cli(*args, cwd=ROOT, timeout=600):
-    "Run the installed `zrag` console script; return the CompletedProcess."
+    "Run the installed `zrag` console script; return the CompletedProcess. On timeout the whole process group is killed."
+    import signal
     exe = Path(sys.executable).parent / 'zrag'
-    return subprocess.run([str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.Popen([str(exe), *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)   # its own group: a papermill kernel it started dies with it
+    try: out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL); out, err = p.communicate()
+        raise AssertionError(f"zrag {' '.join(map(str, args))} ran over {timeout} s; its last output:\n{(out or '')[-2000:]}\n{(err or '')[-3000:]}")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def pytest_report_header(config):
+    "What the machine grants: CI logs then show why a run is slow."
+    import torch
+    from zrag.backbone import available_cpus
+    try: quota = open('/sys/fs/cgroup/cpu.max').read().strip()
+    except OSError: quota = 'n/a'
+    try: mem = next(l for l in open('/proc/meminfo') if l.startswith('MemAvailable')).split()[1]
+    except (OSError, StopIteration): mem = '?'
+    return (f"zrag: cpu_count {os.cpu_count()}, available_cpus {available_cpus()}, cgroup cpu.max {quota}, "
+            f"torch threads {torch.get_num_threads()}, MemAvailable {int(mem) // 1024 if mem != '?' else '?'} MiB")
 
 
 @pytest.fixture

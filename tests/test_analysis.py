@@ -48,7 +48,7 @@ def test_report_through_papermill(tmp_path, cli):
     import papermill as pm
     from conftest import ROOT
     pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'), parameters={'run_dir': str(rd)},
-                        kernel_name='python3', progress_bar=False, cwd=str(ROOT))
+                        kernel_name='python3', progress_bar=False, cwd=str(ROOT), execution_timeout=600)
 
 
 def test_unknown_params_key_names_it(tmp_path):

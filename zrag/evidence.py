@@ -9,7 +9,7 @@ __all__ = ['STOP', 'SPLITS', 'PROMPT', 'METRICS', 'EvidenceConfig', 'normalize_a
            'add_lora', 'memory_hash', 'lora_state', 'generate_evidence', 'derangement', 'EvidenceTrainer',
            'score_generation', 'summarize', 'regression_check', 'evidence_stage']
 
-# %% ../nbs/06_evidence.ipynb #a6b494be
+# %% ../nbs/06_evidence.ipynb #50c5c9f6
 import json, math, re, string, time, shutil
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import (ZragError, check, param_group, atomic_path, atomic_write_json, atomic_write_text, append_jsonl,
                        read_jsonl, sha256_bytes, sha256_file, sha256_text)
 
-# %% ../nbs/06_evidence.ipynb #441f4f10
+# %% ../nbs/06_evidence.ipynb #9f7be75a
 @param_group('evidence')
 @dataclass
 class EvidenceConfig:
@@ -53,7 +53,7 @@ class EvidenceConfig:
         check(self.ev_lr > 0, 'ev_lr', f"must be > 0, got {self.ev_lr}")
         check(self.wide_margin >= 0 and self.regression_docs >= 0, 'wide_margin' if self.wide_margin < 0 else 'regression_docs', "must be >= 0")
 
-# %% ../nbs/06_evidence.ipynb #ab01f58a
+# %% ../nbs/06_evidence.ipynb #cdf87a43
 def normalize_answer(s):
     "SQuAD normalisation: lowercase, no punctuation, no articles, single spaces."
     s = ''.join(ch for ch in str(s).lower() if ch not in set(string.punctuation))
@@ -78,7 +78,7 @@ def ngram_overlap(generated, source, n=4):
     src = set(_ngrams(normalize_answer(source).split(), n))
     return sum(x in src for x in g) / len(g) if g else 0.0
 
-# %% ../nbs/06_evidence.ipynb #93b5c035
+# %% ../nbs/06_evidence.ipynb #ccbdccbb
 def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
     "{'n', 'mean', 'lo', 'hi'}: the mean of `values` and its percentile-bootstrap interval."
     v = np.asarray(values, dtype=float)
@@ -92,7 +92,7 @@ def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
 
-# %% ../nbs/06_evidence.ipynb #629c222f
+# %% ../nbs/06_evidence.ipynb #cbfc6a7c
 STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these those '
            'which who whom what when where why how did does do than then as his her their he she they i you we not no yes'.split())
 
@@ -121,7 +121,7 @@ def evidence_target(doc, question, k=1, fallback='overlap'):
     best = max(range(n), key=lambda i: (scores[i], -i))
     return with_neighbours(best, n, k), 'overlap', kind
 
-# %% ../nbs/06_evidence.ipynb #64592d17
+# %% ../nbs/06_evidence.ipynb #cfb27348
 SPLITS = ('train', 'validation', 'test')
 
 def build_evidence_dataset(corpus, cfg):
@@ -156,7 +156,7 @@ def dataset_manifest(samples, info=None):
                              'target_answer_coverage': float(np.mean([s['answer_in_target'] for s in ss])) if ss else None}
     return man
 
-# %% ../nbs/06_evidence.ipynb #65ea7203
+# %% ../nbs/06_evidence.ipynb #5d7789ea
 PROMPT = "Question: {question}\nEvidence:"
 
 def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
@@ -189,7 +189,7 @@ def evidence_loss(model, inputs, mask, labels):
     n = (labels != -100).sum(1).clamp(min=1)
     return nll.sum(1) / n
 
-# %% ../nbs/06_evidence.ipynb #2e67018f
+# %% ../nbs/06_evidence.ipynb #f3ca70da
 def add_lora(backbone, cfg, seed=0):
     "Wrap `backbone.model` with a LoRA adapter (peft); returns the PeftModel. Only the adapter trains."
     from peft import LoraConfig, get_peft_model
@@ -212,7 +212,7 @@ def lora_state(peft_model):
     from peft import get_peft_model_state_dict
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(peft_model).items()}
 
-# %% ../nbs/06_evidence.ipynb #6be49ea7
+# %% ../nbs/06_evidence.ipynb #ed1bbe4b
 @torch.no_grad()
 def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, batch_size=16):
     "Greedy evidence for each prompt (token ids) after its prefix (`prefixes` [B, m, H] or None)."
@@ -242,7 +242,7 @@ def derangement(n, seed):
         j = int(rng.integers(0, i)); perm[i], perm[j] = perm[j], perm[i]
     return perm
 
-# %% ../nbs/06_evidence.ipynb #7e09b071
+# %% ../nbs/06_evidence.ipynb #ecdfb055
 def _save_adapter(peft_model, path, meta):
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
@@ -325,7 +325,7 @@ class EvidenceTrainer:
         set_peft_model_state_dict(self.pm, load_file(str(self.out / 'adapter_best' / 'adapter_model.safetensors')))
         self.pm.eval()
 
-# %% ../nbs/06_evidence.ipynb #b10af529
+# %% ../nbs/06_evidence.ipynb #89c96d3c
 METRICS = ('answer_coverage', 'source_overlap', 'rougeL', 'ngram4_overlap')
 
 def score_generation(sample, generated, source):
@@ -353,7 +353,7 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
         out['vs_z'][v] = {**diffs, 'beats_by_wide_margin': bool(wins)}
     return out
 
-# %% ../nbs/06_evidence.ipynb #9ed01cba
+# %% ../nbs/06_evidence.ipynb #9c02d0e8
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
 def _eyeball(title, rows, docs):
