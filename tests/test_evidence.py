@@ -9,7 +9,7 @@ pytestmark = pytest.mark.integration
 
 
 def _args(tmp_path, *extra, cmd='run'):
-    return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-p', 'stages', '[write, evidence]', '-q', *extra)
+    return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-p', 'stages', '[write, evidence, compare]', '-q', *extra)
 
 
 def test_no_leakage_on_the_bundled_corpus():
@@ -49,6 +49,11 @@ def test_evidence_stage_end_to_end(tmp_path, cli):
     assert set(reg) >= {'adapter_off', 'adapter_on', 'top1_drop', 'pass_top1', 'pass_shuffle'}
     html = (ev / 'evidence_report.html').read_text()
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == 3 and 'Verdict' in html
+    # the compare stage ran after it on the same run: zrag's oracle-z evidence row is there, the read phase is absent
+    c = json.loads((tmp_path / 'smoke' / '05_compare' / 'comparison.json').read_text())
+    assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read'}
+    assert c['methods']['zrag_oracle_z']['available'] and not c['methods']['zrag_read']['available']
+    assert c['n_test'] == len({g['qid'] for g in gens})
     # the same command again resumes: nothing retrains, and the evaluation gives the same numbers
     n_log = len(read_jsonl(ev / 'train_log.jsonl'))
     r2 = cli(*_args(tmp_path, cmd='evidence'))

@@ -1,0 +1,72 @@
+"The comparison stage and the endpoint reader on the real bundled model: loopback OpenAI-compatible server, timeouts, server errors, cache, secrets."
+import json, os
+import pytest
+from zrag.core import read_jsonl
+from zrag.answer import LocalReader, EndpointReader, AnswerCache, answer_all, serve_chat_completions
+
+pytestmark = pytest.mark.integration
+PAIRS = [('Which river flows through Velmora?', 'Velmora. Velmora is a harbour city on the Ostra river.'), ('Is the sky green?', '')]
+
+
+@pytest.fixture(scope='module')
+def local(smollm): return LocalReader(smollm, max_new_tokens=12, batch_size=2)
+
+
+def test_endpoint_reader_against_loopback_server(local, tmp_path):
+    srv = serve_chat_completions(local)
+    try:
+        er = EndpointReader(srv.url, 'smollm2-135m', api_key='sk-test', max_new_tokens=12, timeout=60, retries=0)
+        got = er(PAIRS)
+        assert [g['reply'] for g in got] == [r['reply'] for r in local(PAIRS)] and all(g['error'] is None for g in got)
+        # answers are cached per (method, question, reader, evidence): a second pass asks nothing
+        cache = AnswerCache(tmp_path / 'answers.jsonl')
+        items = [(f'q{i}', q, e) for i, (q, e) in enumerate(PAIRS)]
+        _, n1 = answer_all(er, cache, 'bm25', items); _, n2 = answer_all(er, AnswerCache(tmp_path / 'answers.jsonl'), 'bm25', items)
+        assert (n1, n2) == (2, 0) and 'sk-test' not in (tmp_path / 'answers.jsonl').read_text()
+    finally: srv.shutdown()
+
+
+def test_timeout_and_server_error_are_recorded_not_raised(local, tmp_path):
+    slow = serve_chat_completions(local, delay=3.0)
+    try:
+        r = EndpointReader(slow.url, 'm', timeout=0.5, retries=1, backoff=0.05).ask(*PAIRS[0])
+        assert r['answer'] is None and r['attempts'] == 2 and 'timed out' in r['error'].lower()
+    finally: slow.shutdown()
+    broken = serve_chat_completions(local, fail_first=100)
+    try:
+        er = EndpointReader(broken.url, 'm', retries=2, backoff=0.01)
+        cache = AnswerCache(tmp_path / 'a.jsonl')
+        recs, n = answer_all(er, cache, 'dense', [('q0', *PAIRS[0]), ('q1', *PAIRS[1])])
+        assert n == 2 and all(r['error'].startswith('HTTP 503') and r['attempts'] == 3 for r in recs)
+        assert len(read_jsonl(tmp_path / 'a.jsonl')) == 2 and AnswerCache(tmp_path / 'a.jsonl').data == {}   # failures are retried next time
+    finally: broken.shutdown()
+    flaky = serve_chat_completions(local, fail_first=1)             # one 503, then an answer
+    try:
+        r = EndpointReader(flaky.url, 'm', retries=2, backoff=0.01).ask(*PAIRS[0])
+        assert r['error'] is None and r['attempts'] == 2
+    finally: flaky.shutdown()
+
+
+def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
+    secret = 'sk-DO-NOT-WRITE-4242'
+    r = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-p', 'reader_api_key', secret, '-q')
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path / 'smoke' / '05_compare'
+    c = json.loads((out / 'comparison.json').read_text())
+    assert c['methods']['bm25']['available'] and c['methods']['dense']['available'] and c['methods']['none']['retrieval'] is None
+    assert not c['methods']['zrag_oracle_z']['available'] and 'evidence stage' in c['methods']['zrag_oracle_z']['note']
+    for m in ('bm25', 'dense'):
+        rm = c['methods'][m]['retrieval']
+        assert 0 <= rm['recall@1'] <= rm['recall@2'] <= rm['recall@10'] <= 1 and rm['recall@2'] <= rm['any@2']
+    assert (out / 'comparison_report.html').is_file() and (out / 'comparison_table.csv').is_file()
+    assert (out / 'index' / 'bm25' / 'meta.json').is_file() and (out / 'index' / 'dense' / 'embeddings.npy').is_file()
+    for f in (tmp_path / 'smoke').rglob('*'):
+        if f.is_file(): assert secret.encode() not in f.read_bytes(), f
+    assert secret not in r.stdout + r.stderr
+    man = json.loads((tmp_path / 'smoke' / '00_meta' / 'run_manifest.json').read_text())
+    assert man['params']['reader_api_key'] == '***'
+    # a second run reuses the indexes and every cached answer
+    r2 = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-q')
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    c2 = json.loads((out / 'comparison.json').read_text())
+    assert all(c2['methods'][m]['newly_answered'] == 0 for m in ('none', 'bm25', 'dense')) and 'loaded' in c2['methods']['bm25']['note']
