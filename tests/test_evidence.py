@@ -1,4 +1,4 @@
-"Evidence phase end to end on the real bundled model: CLI -> training -> test-split metrics -> papermill report; resume; refusals."
+"Evidence, read and compare end to end on the real bundled model: CLI -> training -> test-split metrics -> papermill reports; resume; refusals."
 import json, re
 import numpy as np, pytest
 from zrag.core import read_jsonl
@@ -9,7 +9,7 @@ pytestmark = pytest.mark.integration
 
 
 def _args(tmp_path, *extra, cmd='run'):
-    return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-p', 'stages', '[write, evidence, compare]', '-q', *extra)
+    return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-p', 'stages', '[write, evidence, read, compare]', '-q', *extra)
 
 
 def test_no_leakage_on_the_bundled_corpus():
@@ -52,7 +52,11 @@ def test_evidence_stage_end_to_end(tmp_path, cli):
     # the compare stage ran after it on the same run: zrag's oracle-z evidence row is there, the read phase is absent
     c = json.loads((tmp_path / 'smoke' / '05_compare' / 'comparison.json').read_text())
     assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read'}
-    assert c['methods']['zrag_oracle_z']['available'] and not c['methods']['zrag_read']['available']
+    assert c['methods']['zrag_oracle_z']['available'] and c['methods']['zrag_read']['available']
+    rm = json.loads((tmp_path / 'smoke' / '06_read' / 'read_metrics.json').read_text())
+    assert rm['memory_unchanged'] and rm['n_test'] == c['n_test'] and rm['routing']['mrr'] == c['methods']['zrag_read']['retrieval']['mrr']
+    assert {r['pool_size'] for r in rm['curve']} == {2, 10}
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64', (tmp_path / 'smoke' / '05_compare' / 'comparison_report.html').read_text())) == 4
     assert c['n_test'] == len({g['qid'] for g in gens})
     # the same command again resumes: nothing retrains, and the evaluation gives the same numbers
     n_log = len(read_jsonl(ev / 'train_log.jsonl'))

@@ -7,7 +7,7 @@ __all__ = ['SECRET_KEYS', 'SYSTEM_PROMPT', 'USER_PROMPT', 'NO_EVIDENCE', 'Answer
            'exact_match', 'f1_score', 'LocalReader', 'EndpointReader', 'serve_chat_completions', 'AnswerCache',
            'answer_all', 'truncate_tokens', 'method_summary', 'make_reader', 'compare_stage']
 
-# %% ../nbs/08_answer.ipynb #32c17651
+# %% ../nbs/08_answer.ipynb #c698d0e6
 import json, os, re, time, threading, urllib.request, urllib.error, socket
 from dataclasses import dataclass, field, asdict
 from collections import Counter
@@ -16,7 +16,7 @@ import numpy as np, torch
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_text, append_jsonl, read_jsonl, sha256_text
 from .evidence import normalize_answer, answer_in, bootstrap_ci
 
-# %% ../nbs/08_answer.ipynb #065f2d23
+# %% ../nbs/08_answer.ipynb #951b4473
 @param_group('answer')
 @dataclass
 class AnswerConfig:
@@ -41,7 +41,7 @@ class AnswerConfig:
 
 SECRET_KEYS = ('reader_api_key',)
 
-# %% ../nbs/08_answer.ipynb #ae9eb543
+# %% ../nbs/08_answer.ipynb #d2060cce
 SYSTEM_PROMPT = ("You answer questions using the evidence. Reply with the answer only: a short phrase taken from the evidence, "
                  "or yes or no. No explanation.")
 USER_PROMPT = "Evidence:\n{evidence}\n\nQuestion: {question}"
@@ -61,7 +61,7 @@ def extract_answer(reply):
     m = re.match(r'^(yes|no)\b', a, flags=re.I)
     return m.group(1).lower() if m else a
 
-# %% ../nbs/08_answer.ipynb #e54b2047
+# %% ../nbs/08_answer.ipynb #a5ca8fa1
 def exact_match(pred, answers):
     "1.0 when the normalised prediction equals a normalised reference answer."
     return float(any(normalize_answer(pred) == normalize_answer(a) for a in answers))
@@ -80,7 +80,7 @@ def f1_score(pred, answers):
     "Token F1 of the normalised strings, maximum over the reference answers."
     return max(_f1(pred, a) for a in answers)
 
-# %% ../nbs/08_answer.ipynb #7bccda98
+# %% ../nbs/08_answer.ipynb #8a347484
 class LocalReader:
     "The frozen backbone as the reader."
     def __init__(self, backbone, max_new_tokens=24, batch_size=8):
@@ -113,7 +113,7 @@ class LocalReader:
                 out.append({'reply': reply, 'answer': extract_answer(reply), 'error': None, 'seconds': dt})
         return out
 
-# %% ../nbs/08_answer.ipynb #b7588f56
+# %% ../nbs/08_answer.ipynb #62697195
 class EndpointReader:
     "An OpenAI-compatible chat-completions endpoint as the reader."
     def __init__(self, base_url, model, api_key='', max_new_tokens=24, timeout=60.0, retries=3, backoff=1.0):
@@ -149,7 +149,7 @@ class EndpointReader:
 
     def __call__(self, pairs): return [self.ask(q, e) for q, e in pairs]
 
-# %% ../nbs/08_answer.ipynb #e1b60f45
+# %% ../nbs/08_answer.ipynb #5b1ec291
 def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_first=0):
     "Start an OpenAI-compatible chat-completions server for `reader` in a thread; returns the server (`.url`, `.shutdown()`)."
     from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -160,8 +160,7 @@ def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_fir
         def _send(self, code, obj):
             b = json.dumps(obj).encode()
             self.send_response(code); self.send_header('Content-Type', 'application/json'); self.send_header('Content-Length', str(len(b)))
-            try: self.end_headers(); self.wfile.write(b)
-            except (BrokenPipeError, ConnectionResetError): pass    # the client gave up (its timeout): nothing to tell it
+            self.end_headers(); self.wfile.write(b)
         def do_GET(self):
             if self.path.rstrip('/') == '/v1/models': self._send(200, {'object': 'list', 'data': [{'id': reader.id, 'object': 'model'}]})
             else: self._send(404, {'error': {'message': f'no route {self.path}'}})
@@ -186,7 +185,7 @@ def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_fir
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
-# %% ../nbs/08_answer.ipynb #03c84e13
+# %% ../nbs/08_answer.ipynb #cc5d68a3
 class AnswerCache:
     "Reader answers keyed by (method, qid, reader id, evidence hash), persisted as JSON lines."
     def __init__(self, path):
@@ -211,7 +210,7 @@ def answer_all(reader, cache, method, items):
     recs = [cache.get(method, qid, reader.id, e) or next(r for (j, _), r in zip(todo, fresh) if j == i) for i, (qid, q, e) in enumerate(items)]
     return recs, len(todo)
 
-# %% ../nbs/08_answer.ipynb #dceb15e9
+# %% ../nbs/08_answer.ipynb #8d3b60dd
 def truncate_tokens(tokenizer, text, budget):
     "`text` cut to its first `budget` tokens."
     ids = tokenizer(text, add_special_tokens=False)['input_ids']
@@ -299,7 +298,17 @@ def compare_stage(params, progress=True):
             run('zrag_oracle_z', ev, None, em_['seconds_per_sample']['z'] * float(np.mean([len(g) for g in gold])), per_doc * 1000,
                 'oracle: evidence generated from the gold documents\' z (no retrieval); shared projection + LoRA not counted per document')
     else: absent['zrag_oracle_z'] = 'run the evidence stage on this run (stages: [write, evidence, compare])'
-    absent['zrag_read'] = 'the read phase (all z at once, no retriever) is not built yet'
+    rdir = rd / '06_read'; rmeta = rdir / 'adapter_best' / 'zrag_meta.json'
+    if (rdir / 'read_metrics.json').is_file() and rmeta.is_file() and json.loads(rmeta.read_text()).get('corpus_hash') == manifest['corpus_hash']:
+        rg = {r['qid']: r for r in read_jsonl(rdir / 'generations.jsonl')}
+        rm = json.loads((rdir / 'read_metrics.json').read_text())
+        if all(q.qid in rg for q in test):
+            ev = [cut(rg[q.qid]['generated']) for q in test]
+            run('zrag_read', ev, [rg[q.qid]['ranked'] for q in test], float(np.mean([rg[q.qid]['seconds'] for q in test])),
+                (rm['z_bytes'] + rm['kv_bytes']) / rm['n_docs'] * 1000,
+                f"all {rm['n_docs']} memories in one key/value cache, no retriever; routing = attention mass; storage = z + fp32 KV cache")
+        else: absent['zrag_read'] = 'the read stage has no generation for some test questions (another split?)'
+    else: absent['zrag_read'] = 'run the read stage on this run (stages: [write, evidence, read, compare])'
     for k, why in absent.items(): methods[k] = {'available': False, 'note': why}
 
     atomic_write_text(out / 'per_question.jsonl', ''.join(json.dumps(r) + '\n' for r in per_q))

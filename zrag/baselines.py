@@ -6,14 +6,14 @@
 __all__ = ['RETRIEVERS', 'BUNDLED_DENSE', 'BaselineConfig', 'doc_string', 'BM25Retriever', 'dense_model_path', 'dense_prefixes',
            'DenseRetriever', 'retrieval_metrics', 'cached_retriever']
 
-# %% ../nbs/07_baselines.ipynb #dd07657c
+# %% ../nbs/07_baselines.ipynb #e80be5f5
 import json, os, re, time, shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from .core import ZragError, check, param_group, atomic_write_json
 
-# %% ../nbs/07_baselines.ipynb #099dd436
+# %% ../nbs/07_baselines.ipynb #8518b948
 @param_group('baselines')
 @dataclass
 class BaselineConfig:
@@ -35,15 +35,16 @@ class BaselineConfig:
 
 RETRIEVERS = ('none', 'bm25', 'dense')
 
-# %% ../nbs/07_baselines.ipynb #8897664b
+# %% ../nbs/07_baselines.ipynb #6581f7fc
 def doc_string(doc): return f"{doc.title}. {doc.text}"
 
-# %% ../nbs/07_baselines.ipynb #5b1b1865
+# %% ../nbs/07_baselines.ipynb #70052513
 class BM25Retriever:
     "BM25 over the corpus documents (bm25s)."
     name = 'bm25'
     def __init__(self, docs=None, stemmer='english', stopwords='en'):
-        import bm25s
+        import bm25s, logging
+        logging.getLogger('bm25s').setLevel(logging.WARNING)         # its index-building messages are DEBUG noise here
         self.stemmer_lang, self.stopwords = stemmer, stopwords or None
         self.model = None
         if docs is not None:
@@ -71,7 +72,7 @@ class BM25Retriever:
         r = cls(None, stemmer, stopwords); r.model = bm25s.BM25.load(str(path)); r.n = json.loads((Path(path) / 'zrag_n.json').read_text())['n']
         return r
 
-# %% ../nbs/07_baselines.ipynb #eb9a1081
+# %% ../nbs/07_baselines.ipynb #e915aa21
 BUNDLED_DENSE = {'all-MiniLM-L6-v2', 'sentence-transformers/all-MiniLM-L6-v2'}
 
 def dense_model_path(name):
@@ -111,7 +112,7 @@ class DenseRetriever:
         idx = np.argsort(-sim, axis=1, kind='stable')[:, :k]
         return idx, np.take_along_axis(sim, idx, 1)
 
-# %% ../nbs/07_baselines.ipynb #ce45ef3f
+# %% ../nbs/07_baselines.ipynb #28d06a95
 def retrieval_metrics(ranked, gold, ks=(1, 2, 5, 10)):
     "Recall@k (all gold in the top k), any@k and MRR over questions: `ranked` [[doc idx]], `gold` [set of doc idx]."
     out = {}
@@ -122,7 +123,7 @@ def retrieval_metrics(ranked, gold, ks=(1, 2, 5, 10)):
     out['mrr'] = float(np.mean(rr))
     return out
 
-# %% ../nbs/07_baselines.ipynb #b5e7045a
+# %% ../nbs/07_baselines.ipynb #4aa59140
 def _settings(name, cfg):
     if name == 'bm25': return {'stemmer': cfg.bm25_stemmer, 'stopwords': cfg.bm25_stopwords}
     return {'model': cfg.dense_model, **dict(zip(('query_prefix', 'passage_prefix'), dense_prefixes(cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix)))}

@@ -68,7 +68,11 @@ def _stage_compare(params, progress):
     from zrag.answer import compare_stage
     return compare_stage(params, progress)
 
-STAGES = {'write': _stage_write, 'analyze': _stage_analyze, 'evidence': _stage_evidence, 'compare': _stage_compare}
+def _stage_read(params, progress):
+    from zrag.read import read_stage
+    return read_stage(params, progress)
+
+STAGES = {'write': _stage_write, 'analyze': _stage_analyze, 'evidence': _stage_evidence, 'read': _stage_read, 'compare': _stage_compare}
 assert tuple(STAGES) == STAGE_NAMES, 'every stage name the params accept must have a runner'
 
 def run_stages(params, names, command, progress=True):
@@ -99,6 +103,7 @@ def run_stages(params, names, command, progress=True):
 COMMANDS = {'write': ('train the write phase (z, projection, alpha) on the corpus', ['write']),
             'analyze': ('phase-1 verification and ablations (A1-A3, B1-B2) and report.html, by papermill', ['analyze']),
             'evidence': ('phase 1.5: LoRA evidence from z + question, metrics, regression and evidence_report.html', ['evidence']),
+            'read': ('the read phase: all memories as one key/value cache, LoRA, routing Recall@k, accuracy against N', ['read']),
             'compare': ('no retrieval, BM25, dense and zrag through one reader: Recall@k, EM/F1, latency, storage; comparison_report.html', ['compare']),
             'run': ("run every stage listed in the params' `stages`", None)}
 

@@ -39,7 +39,7 @@ def param_group(name):
 def all_param_groups():
     "Every registered group, importing the library modules that define them."
     import importlib
-    for m in ('zrag.core', 'zrag.data', 'zrag.backbone', 'zrag.write', 'zrag.analysis', 'zrag.evidence', 'zrag.baselines', 'zrag.answer'):
+    for m in ('zrag.core', 'zrag.data', 'zrag.backbone', 'zrag.write', 'zrag.analysis', 'zrag.evidence', 'zrag.baselines', 'zrag.answer', 'zrag.read'):
         try: importlib.import_module(m)
         except ModuleNotFoundError as e:
             if e.name != m: raise   # a module of ours that isn't exported yet is fine; a missing dependency is not
@@ -47,7 +47,7 @@ def all_param_groups():
 
 # %% ../nbs/00_core.ipynb #3f426563
 SECRET_PARAMS = ('reader_api_key',)  # never written to a file or a log (Params.redacted)
-STAGE_NAMES = ('write', 'analyze', 'evidence', 'compare')   # the stages `zrag run` knows, in data-flow order (zrag.cli.STAGES runs them)
+STAGE_NAMES = ('write', 'analyze', 'evidence', 'read', 'compare')   # the stages `zrag run` knows, in data-flow order (zrag.cli.STAGES runs them)
 
 @param_group('run')
 @dataclass
