@@ -7,9 +7,9 @@ __all__ = ['STOP', 'SPLITS', 'PROMPT', 'METRICS', 'EvidenceConfig', 'normalize_a
            'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'with_neighbours', 'evidence_target',
            'build_evidence_dataset', 'dataset_manifest', 'encode_evidence', 'evidence_batch', 'evidence_loss',
            'add_lora', 'memory_hash', 'lora_state', 'generate_evidence', 'derangement', 'EvidenceTrainer',
-           'score_generation', 'summarize', 'regression_check', 'evidence_stage']
+           'score_generation', 'summarize', 'regression_check', 'open_written_run', 'evidence_stage']
 
-# %% ../nbs/06_evidence.ipynb #50c5c9f6
+# %% ../nbs/06_evidence.ipynb #229b829f
 import json, math, re, string, time, shutil
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import (ZragError, check, param_group, atomic_path, atomic_write_json, atomic_write_text, append_jsonl,
                        read_jsonl, sha256_bytes, sha256_file, sha256_text)
 
-# %% ../nbs/06_evidence.ipynb #9f7be75a
+# %% ../nbs/06_evidence.ipynb #e79d3b7c
 @param_group('evidence')
 @dataclass
 class EvidenceConfig:
@@ -53,7 +53,7 @@ class EvidenceConfig:
         check(self.ev_lr > 0, 'ev_lr', f"must be > 0, got {self.ev_lr}")
         check(self.wide_margin >= 0 and self.regression_docs >= 0, 'wide_margin' if self.wide_margin < 0 else 'regression_docs', "must be >= 0")
 
-# %% ../nbs/06_evidence.ipynb #cdf87a43
+# %% ../nbs/06_evidence.ipynb #0c3ad42c
 def normalize_answer(s):
     "SQuAD normalisation: lowercase, no punctuation, no articles, single spaces."
     s = ''.join(ch for ch in str(s).lower() if ch not in set(string.punctuation))
@@ -78,7 +78,7 @@ def ngram_overlap(generated, source, n=4):
     src = set(_ngrams(normalize_answer(source).split(), n))
     return sum(x in src for x in g) / len(g) if g else 0.0
 
-# %% ../nbs/06_evidence.ipynb #ccbdccbb
+# %% ../nbs/06_evidence.ipynb #9ca78a79
 def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
     "{'n', 'mean', 'lo', 'hi'}: the mean of `values` and its percentile-bootstrap interval."
     v = np.asarray(values, dtype=float)
@@ -92,7 +92,7 @@ def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
 
-# %% ../nbs/06_evidence.ipynb #cbfc6a7c
+# %% ../nbs/06_evidence.ipynb #5ff15cd8
 STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these those '
            'which who whom what when where why how did does do than then as his her their he she they i you we not no yes'.split())
 
@@ -121,7 +121,7 @@ def evidence_target(doc, question, k=1, fallback='overlap'):
     best = max(range(n), key=lambda i: (scores[i], -i))
     return with_neighbours(best, n, k), 'overlap', kind
 
-# %% ../nbs/06_evidence.ipynb #cfb27348
+# %% ../nbs/06_evidence.ipynb #54dcc8d8
 SPLITS = ('train', 'validation', 'test')
 
 def build_evidence_dataset(corpus, cfg):
@@ -156,7 +156,7 @@ def dataset_manifest(samples, info=None):
                              'target_answer_coverage': float(np.mean([s['answer_in_target'] for s in ss])) if ss else None}
     return man
 
-# %% ../nbs/06_evidence.ipynb #5d7789ea
+# %% ../nbs/06_evidence.ipynb #1804724b
 PROMPT = "Question: {question}\nEvidence:"
 
 def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
@@ -189,7 +189,7 @@ def evidence_loss(model, inputs, mask, labels):
     n = (labels != -100).sum(1).clamp(min=1)
     return nll.sum(1) / n
 
-# %% ../nbs/06_evidence.ipynb #f3ca70da
+# %% ../nbs/06_evidence.ipynb #ba7dc2a0
 def add_lora(backbone, cfg, seed=0):
     "Wrap `backbone.model` with a LoRA adapter (peft); returns the PeftModel. Only the adapter trains."
     from peft import LoraConfig, get_peft_model
@@ -212,7 +212,7 @@ def lora_state(peft_model):
     from peft import get_peft_model_state_dict
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(peft_model).items()}
 
-# %% ../nbs/06_evidence.ipynb #ed1bbe4b
+# %% ../nbs/06_evidence.ipynb #e6039aae
 @torch.no_grad()
 def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, batch_size=16):
     "Greedy evidence for each prompt (token ids) after its prefix (`prefixes` [B, m, H] or None)."
@@ -242,7 +242,7 @@ def derangement(n, seed):
         j = int(rng.integers(0, i)); perm[i], perm[j] = perm[j], perm[i]
     return perm
 
-# %% ../nbs/06_evidence.ipynb #ecdfb055
+# %% ../nbs/06_evidence.ipynb #fa942186
 def _save_adapter(peft_model, path, meta):
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
@@ -325,7 +325,7 @@ class EvidenceTrainer:
         set_peft_model_state_dict(self.pm, load_file(str(self.out / 'adapter_best' / 'adapter_model.safetensors')))
         self.pm.eval()
 
-# %% ../nbs/06_evidence.ipynb #89c96d3c
+# %% ../nbs/06_evidence.ipynb #6653cc88
 METRICS = ('answer_coverage', 'source_overlap', 'rougeL', 'ngram4_overlap')
 
 def score_generation(sample, generated, source):
@@ -353,7 +353,7 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
         out['vs_z'][v] = {**diffs, 'beats_by_wide_margin': bool(wins)}
     return out
 
-# %% ../nbs/06_evidence.ipynb #9c02d0e8
+# %% ../nbs/06_evidence.ipynb #6b6ddaee
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
 def _eyeball(title, rows, docs):
@@ -382,22 +382,28 @@ def regression_check(backbone, peft_model, memory, documents, cfg, seed, progres
     res['pass_shuffle'] = bool(res['adapter_on']['shuffle_top1_drop'] >= 0.5)
     return res
 
-def evidence_stage(params, progress=True):
-    "Run the evidence phase for the run folder of `params`; return the report's paths and headline numbers."
-    from zrag.core import run_path, seed_everything
+def open_written_run(params):
+    "The write phase's outputs of a run, checked against each other: (run dir, corpus, backbone, corpus manifest, checkpoint path, frozen memory)."
+    from zrag.core import run_path
     from zrag.data import read_saved_corpus, corpus_manifest
     from zrag.backbone import load_backbone
     from zrag.write import load_write_checkpoint
-    from zrag.report import analysis_dir, execute_report
-    cfg, seed = params.evidence, params.run.seed
-    rd = run_path(params); out = rd / '04_evidence'; ckp = rd / 'write' / 'checkpoint.pt'
+    rd = run_path(params); ckp = rd / 'write' / 'checkpoint.pt'
     if not ckp.is_file() or not (rd / 'corpus.json').is_file():
         raise ZragError(f"{ckp} not found: run the write stage first (zrag write -f PARAMS, or list it in `stages`).")
     corpus = read_saved_corpus(rd / 'corpus.json')
     bb = load_backbone(params.backbone)
     manifest = corpus_manifest(corpus, bb.tokenizer)
-    ck = load_write_checkpoint(ckp, bb, manifest)
-    memory = ck.memory.to(bb.device).eval().requires_grad_(False)
+    memory = load_write_checkpoint(ckp, bb, manifest).memory.to(bb.device).eval().requires_grad_(False)
+    return rd, corpus, bb, manifest, ckp, memory
+
+def evidence_stage(params, progress=True):
+    "Run the evidence phase for the run folder of `params`; return the report's paths and headline numbers."
+    from zrag.core import seed_everything
+    from zrag.report import analysis_dir, execute_report
+    cfg, seed = params.evidence, params.run.seed
+    rd, corpus, bb, manifest, ckp, memory = open_written_run(params)
+    out = rd / '04_evidence'
     h_before = memory_hash(memory)
 
     samples, info = build_evidence_dataset(corpus, cfg)

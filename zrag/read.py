@@ -7,7 +7,7 @@ __all__ = ['ReadConfig', 'MemoryKV', 'memory_kv', 'PrefilledLayer', 'compose', '
            'routing_scores', 'read_generate', 'read_routing', 'write_new_document', 'question_targets', 'read_loss',
            'read_stage']
 
-# %% ../nbs/09_read.ipynb #080cb0a5
+# %% ../nbs/09_read.ipynb #ed37f764
 import copy, math, time
 from dataclasses import dataclass, field
 import numpy as np, torch
@@ -15,7 +15,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 from .core import ZragError, check, param_group
 
-# %% ../nbs/09_read.ipynb #5fc9a541
+# %% ../nbs/09_read.ipynb #2e09b1c5
 @param_group('read')
 @dataclass
 class ReadConfig:
@@ -34,7 +34,7 @@ class ReadConfig:
         check(self.read_lr > 0, 'read_lr', f"must be > 0, got {self.read_lr}")
         check(self.kv_batch_size >= 1, 'kv_batch_size', f"must be >= 1, got {self.kv_batch_size}")
 
-# %% ../nbs/09_read.ipynb #89873be1
+# %% ../nbs/09_read.ipynb #1269d677
 @dataclass
 class MemoryKV:
     "Cached keys and values of N documents' memory tokens: `keys`, `values` [layers, N, kv_heads, m, head_dim]."
@@ -62,7 +62,7 @@ def memory_kv(model, prefixes, batch_size=64, dtype=None):
     kv = MemoryKV(torch.cat(ks, 1), torch.cat(vs, 1))
     return kv.to(dtype) if dtype is not None else kv
 
-# %% ../nbs/09_read.ipynb #ab5a0412
+# %% ../nbs/09_read.ipynb #4bf0db18
 class PrefilledLayer(DynamicLayer):
     "One layer's cache: fixed memory keys/values plus room for `room` more positions, rewindable."
     def __init__(self, keys, values, room):
@@ -107,7 +107,7 @@ def read_forward(model, cache, embeds, mask=None, start=None, **kw):
     return model(inputs_embeds=embeds, past_key_values=cache, attention_mask=attn, position_ids=pos,
                  cache_position=torch.arange(P, P + T, device=embeds.device), use_cache=True, **kw)
 
-# %% ../nbs/09_read.ipynb #d38f4088
+# %% ../nbs/09_read.ipynb #c181e473
 def reference_forward(model, prefixes, embeds):
     "The full forward that a composed cache stands for: `prefixes` [n, m, H] side by side, then `embeds` [1, T, H]."
     n, m, H = prefixes.shape; T = embeds.shape[1]; S = n * m + T
@@ -121,7 +121,7 @@ def reference_forward(model, prefixes, embeds):
     pos = torch.cat([torch.arange(m).repeat(n), torch.arange(m, m + T)])[None]
     return model(inputs_embeds=x, attention_mask=bias, position_ids=pos).logits[:, n * m:]
 
-# %% ../nbs/09_read.ipynb #304d617b
+# %% ../nbs/09_read.ipynb #114faaee
 def routing_scores(attn, n_docs, m):
     "Attention mass per document: `attn` [layers, heads, T, P(+...)] over the first P = n_docs*m keys -> [n_docs]."
     mem = attn[..., :n_docs * m].float()                                      # [L, h, T, n*m]
@@ -158,7 +158,7 @@ def read_routing(model, cache, embed, prompt_ids, gen_ids):
     attn = torch.stack([a[0] for a in o.attentions])[:, :, -n_gen:]          # [layers, heads, generating positions, keys]
     return routing_scores(attn, cache.layers[0].P // cache.m, cache.m)
 
-# %% ../nbs/09_read.ipynb #1355663c
+# %% ../nbs/09_read.ipynb #a5b3a6aa
 def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_std=0.02):
     "A memory with one more document (token ids `ids`, EOS included), its z trained with the projection frozen."
     from zrag.write import doc_nll, pad_batch
@@ -174,7 +174,7 @@ def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_st
     new.z = torch.nn.Parameter(torch.cat([memory.z.detach(), z.detach()]), requires_grad=False)
     return new, loss.item()
 
-# %% ../nbs/09_read.ipynb #cdbf9981
+# %% ../nbs/09_read.ipynb #171cd760
 def question_targets(samples):
     "{qid: (split, target, [gold doc idx])}: each question's evidence, its gold documents' targets in corpus order."
     by = {}
@@ -202,26 +202,19 @@ def read_loss(model, kv, pool, batch, embed, pad_id):
     nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100, reduction='none').view(B, T)
     return nll.sum(1) / (labels != -100).sum(1).clamp(min=1).to(dev)
 
-# %% ../nbs/09_read.ipynb #d656779d
+# %% ../nbs/09_read.ipynb #a266c670
 def read_stage(params, progress=True):
     "Train and evaluate the read phase on the run folder of `params`; return headline numbers."
     import json
     from tqdm.auto import tqdm
-    from zrag.core import run_path, seed_everything, atomic_write_json, atomic_write_text, append_jsonl, sha256_file
-    from zrag.data import read_saved_corpus, corpus_manifest
-    from zrag.backbone import load_backbone
-    from zrag.write import load_write_checkpoint
-    from zrag.evidence import build_evidence_dataset, add_lora, encode_evidence, answer_in, memory_hash, _save_adapter, bootstrap_ci
+    from zrag.core import seed_everything, atomic_write_json, atomic_write_text, append_jsonl, sha256_file
+    from zrag.evidence import (open_written_run, build_evidence_dataset, add_lora, encode_evidence, answer_in, memory_hash,
+                               _save_adapter, bootstrap_ci)
     from zrag.analysis import rouge_l
     from zrag.baselines import retrieval_metrics
     cfg, ecfg, seed = params.read, params.evidence, params.run.seed
-    rd = run_path(params); out = rd / '06_read'; ckp = rd / 'write' / 'checkpoint.pt'
-    if not ckp.is_file() or not (rd / 'corpus.json').is_file():
-        raise ZragError(f"{ckp} not found: run the write stage first (zrag write -f PARAMS, or list it in `stages`).")
-    corpus = read_saved_corpus(rd / 'corpus.json')
-    bb = load_backbone(params.backbone)
-    manifest = corpus_manifest(corpus, bb.tokenizer)
-    memory = load_write_checkpoint(ckp, bb, manifest).memory.to(bb.device).eval().requires_grad_(False)
+    rd, corpus, bb, manifest, ckp, memory = open_written_run(params)
+    out = rd / '06_read'
     h0 = memory_hash(memory)
     samples, _ = build_evidence_dataset(corpus, ecfg)
     qt = question_targets(samples)
