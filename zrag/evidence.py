@@ -9,7 +9,7 @@ __all__ = ['STOP', 'SPLITS', 'PROMPT', 'METRICS', 'EvidenceConfig', 'normalize_a
            'add_lora', 'memory_hash', 'lora_state', 'generate_evidence', 'derangement', 'EvidenceTrainer',
            'score_generation', 'summarize', 'regression_check', 'open_written_run', 'evidence_stage']
 
-# %% ../nbs/06_evidence.ipynb #229b829f
+# %% ../nbs/06_evidence.ipynb #0f03c24b
 import json, math, re, string, time, shutil
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import (ZragError, check, param_group, atomic_path, atomic_write_json, atomic_write_text, append_jsonl,
                        read_jsonl, sha256_bytes, sha256_file, sha256_text)
 
-# %% ../nbs/06_evidence.ipynb #e79d3b7c
+# %% ../nbs/06_evidence.ipynb #baaa4d01
 @param_group('evidence')
 @dataclass
 class EvidenceConfig:
@@ -37,6 +37,9 @@ class EvidenceConfig:
     ev_gen_batch_size: int = 16        # prompts per generate() call
     bootstrap: int = 1000              # resamples for the 95% intervals
     wide_margin: float = 0.1           # "beats by a wide margin": mean difference >= this and its paired 95% interval above 0
+    rehearsal_weight: float = 0.5      # each step also trains z_i -> D_i reconstruction (the write loss) with the adapter on, times this
+                                       # weight, so that the adapter keeps the memory readable (phase-1 regression); 0 = off
+    rehearsal_tokens: int = 64         # ... on each document's first N tokens
     regression_docs: int = 16          # phase-1 regression on the first N documents (0 = all): adapter off vs on
     regression_tokens: int = 32        # ... NLL over each document's first N tokens
 
@@ -52,8 +55,10 @@ class EvidenceConfig:
               f"must be a non-empty list of module names, got {self.lora_targets!r}")
         check(self.ev_lr > 0, 'ev_lr', f"must be > 0, got {self.ev_lr}")
         check(self.wide_margin >= 0 and self.regression_docs >= 0, 'wide_margin' if self.wide_margin < 0 else 'regression_docs', "must be >= 0")
+        check(self.rehearsal_weight >= 0 and self.rehearsal_tokens >= 2, 'rehearsal_weight' if self.rehearsal_weight < 0 else 'rehearsal_tokens',
+              f"need rehearsal_weight >= 0 and rehearsal_tokens >= 2, got {self.rehearsal_weight}, {self.rehearsal_tokens}")
 
-# %% ../nbs/06_evidence.ipynb #0c3ad42c
+# %% ../nbs/06_evidence.ipynb #bb02c791
 def normalize_answer(s):
     "SQuAD normalisation: lowercase, no punctuation, no articles, single spaces."
     s = ''.join(ch for ch in str(s).lower() if ch not in set(string.punctuation))
@@ -78,7 +83,7 @@ def ngram_overlap(generated, source, n=4):
     src = set(_ngrams(normalize_answer(source).split(), n))
     return sum(x in src for x in g) / len(g) if g else 0.0
 
-# %% ../nbs/06_evidence.ipynb #9ca78a79
+# %% ../nbs/06_evidence.ipynb #bf6033a6
 def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
     "{'n', 'mean', 'lo', 'hi'}: the mean of `values` and its percentile-bootstrap interval."
     v = np.asarray(values, dtype=float)
@@ -92,7 +97,7 @@ def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
 
-# %% ../nbs/06_evidence.ipynb #5ff15cd8
+# %% ../nbs/06_evidence.ipynb #9aa89220
 STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these those '
            'which who whom what when where why how did does do than then as his her their he she they i you we not no yes'.split())
 
@@ -121,7 +126,7 @@ def evidence_target(doc, question, k=1, fallback='overlap'):
     best = max(range(n), key=lambda i: (scores[i], -i))
     return with_neighbours(best, n, k), 'overlap', kind
 
-# %% ../nbs/06_evidence.ipynb #54dcc8d8
+# %% ../nbs/06_evidence.ipynb #3e889a8c
 SPLITS = ('train', 'validation', 'test')
 
 def build_evidence_dataset(corpus, cfg):
@@ -156,7 +161,7 @@ def dataset_manifest(samples, info=None):
                              'target_answer_coverage': float(np.mean([s['answer_in_target'] for s in ss])) if ss else None}
     return man
 
-# %% ../nbs/06_evidence.ipynb #1804724b
+# %% ../nbs/06_evidence.ipynb #69bfeacd
 PROMPT = "Question: {question}\nEvidence:"
 
 def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
@@ -189,7 +194,7 @@ def evidence_loss(model, inputs, mask, labels):
     n = (labels != -100).sum(1).clamp(min=1)
     return nll.sum(1) / n
 
-# %% ../nbs/06_evidence.ipynb #ba7dc2a0
+# %% ../nbs/06_evidence.ipynb #022f4178
 def add_lora(backbone, cfg, seed=0):
     "Wrap `backbone.model` with a LoRA adapter (peft); returns the PeftModel. Only the adapter trains."
     from peft import LoraConfig, get_peft_model
@@ -212,7 +217,7 @@ def lora_state(peft_model):
     from peft import get_peft_model_state_dict
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(peft_model).items()}
 
-# %% ../nbs/06_evidence.ipynb #e6039aae
+# %% ../nbs/06_evidence.ipynb #6e56f4f7
 @torch.no_grad()
 def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, batch_size=16):
     "Greedy evidence for each prompt (token ids) after its prefix (`prefixes` [B, m, H] or None)."
@@ -242,7 +247,7 @@ def derangement(n, seed):
         j = int(rng.integers(0, i)); perm[i], perm[j] = perm[j], perm[i]
     return perm
 
-# %% ../nbs/06_evidence.ipynb #fa942186
+# %% ../nbs/06_evidence.ipynb #db83df74
 def _save_adapter(peft_model, path, meta):
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
@@ -254,8 +259,9 @@ def _save_adapter(peft_model, path, meta):
 
 class EvidenceTrainer:
     "Trains the LoRA adapter of `peft_model` on evidence samples; keeps the best epoch by validation loss."
-    def __init__(self, backbone, peft_model, prefixes, train, validation, cfg, out_dir, seed=0, identity=None):
+    def __init__(self, backbone, peft_model, prefixes, train, validation, cfg, out_dir, seed=0, identity=None, docs=None):
         self.bb, self.pm, self.prefixes, self.cfg, self.seed = backbone, peft_model, prefixes, cfg, seed
+        self.docs = docs                                              # [token ids of document i] for rehearsal (None = no rehearsal)
         self.train_items, self.val_items = train, validation          # [(doc_idx, prompt ids, target ids)]
         self.out = Path(out_dir); self.out.mkdir(parents=True, exist_ok=True)
         self.identity = {'config': asdict(cfg), 'seed': seed, **(identity or {})}
@@ -269,6 +275,15 @@ class EvidenceTrainer:
             chunk = [items[i] for i in order[s:s + bs]]
             pre = self.prefixes[[c[0] for c in chunk]]                  # [b, m, H]
             yield evidence_batch(self.bb, pre, [(c[1], c[2]) for c in chunk])
+
+    def _rehearsal(self, ep, step):
+        "Mean write-phase NLL of a seeded batch of documents from their own z, adapter on (None without rehearsal)."
+        if not self.docs or self.cfg.rehearsal_weight == 0: return None
+        from zrag.write import doc_nll, pad_batch
+        rng = np.random.default_rng([self.seed, ep, step, 1])
+        idx = rng.choice(len(self.docs), size=min(max(1, self.cfg.ev_batch_size // 2), len(self.docs)), replace=False).tolist()
+        ids, mask = pad_batch([self.docs[i] for i in idx], self.bb.tokenizer.pad_token_id or 0)
+        return doc_nll(self.bb, self.prefixes[idx], ids, mask)[0].mean()
 
     @torch.no_grad()
     def val_loss(self):
@@ -301,11 +316,14 @@ class EvidenceTrainer:
             order = np.random.default_rng([self.seed, ep]).permutation(len(self.train_items)).tolist()
             self.pm.train()
             for step, batch in enumerate(self._batches(self.train_items, order)):
-                loss = evidence_loss(self.pm, *batch).mean()
+                loss = ev = evidence_loss(self.pm, *batch).mean()
+                rh = self._rehearsal(ep, step)
+                if rh is not None: loss = ev + self.cfg.rehearsal_weight * rh
                 self.opt.zero_grad(set_to_none=True); loss.backward()
                 gn = torch.nn.utils.clip_grad_norm_(self.params, 1.0)
-                self.opt.step(); losses.append(loss.item())
-                append_jsonl(self.out / 'train_log.jsonl', {'epoch': ep, 'step': step, 'loss': loss.item(), 'grad_norm': float(gn)})
+                self.opt.step(); losses.append(ev.item())
+                append_jsonl(self.out / 'train_log.jsonl', {'epoch': ep, 'step': step, 'loss': ev.item(), 'grad_norm': float(gn),
+                                                            'rehearsal_loss': None if rh is None else rh.item()})
                 bar.update(1); bar.set_postfix(loss=f'{loss.item():.3f}')
             rec = {'epoch': ep, 'train_loss': float(np.mean(losses)), 'val_loss': self.val_loss(), 'seconds': time.time() - t0}
             self.history.append(rec); self.epoch = ep
@@ -325,7 +343,7 @@ class EvidenceTrainer:
         set_peft_model_state_dict(self.pm, load_file(str(self.out / 'adapter_best' / 'adapter_model.safetensors')))
         self.pm.eval()
 
-# %% ../nbs/06_evidence.ipynb #6653cc88
+# %% ../nbs/06_evidence.ipynb #29452583
 METRICS = ('answer_coverage', 'source_overlap', 'rougeL', 'ngram4_overlap')
 
 def score_generation(sample, generated, source):
@@ -353,7 +371,7 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
         out['vs_z'][v] = {**diffs, 'beats_by_wide_margin': bool(wins)}
     return out
 
-# %% ../nbs/06_evidence.ipynb #6b6ddaee
+# %% ../nbs/06_evidence.ipynb #66141146
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
 def _eyeball(title, rows, docs):
@@ -425,7 +443,9 @@ def evidence_stage(params, progress=True):
     enc = lambda s: (s['doc_idx'], *encode_evidence(bb.tokenizer, s['question'], s['target'], cfg.max_evidence_tokens))
     identity = {'corpus_hash': manifest['corpus_hash'], 'splits_hash': manifest['splits_hash'], 'write_checkpoint': sha256_file(ckp),
                 'backbone': bb.fingerprint}
-    tr = EvidenceTrainer(bb, pm, prefixes, [enc(s) for s in by['train']], [enc(s) for s in by['validation']], cfg, out, seed, identity)
+    from zrag.write import encode_docs
+    docs = encode_docs(bb.tokenizer, [d.text for d in corpus.documents], cfg.rehearsal_tokens)
+    tr = EvidenceTrainer(bb, pm, prefixes, [enc(s) for s in by['train']], [enc(s) for s in by['validation']], cfg, out, seed, identity, docs)
     t0 = time.time(); hist = tr.fit(resume=params.run.resume, progress=progress); train_s = time.time() - t0
     tr.load_best()
 
