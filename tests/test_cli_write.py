@@ -55,18 +55,21 @@ def test_changed_training_params_refuse_to_resume(tmp_path, cli):
 def test_interrupt_then_resume_matches_uninterrupted(tmp_path):
     "Kill a real training process mid-run; the resumed run ends exactly where an uninterrupted one ends."
     exe = Path(sys.executable).parent / 'zrag'
-    args = ['write', '-f', 'params/smoke.yaml', '-q', '-p', 'epochs', '30', '-p', 'batch_size', '2']   # long enough to be caught mid-run
+    args = ['write', '-f', 'params/smoke.yaml', '-q', '-p', 'epochs', '10', '-p', 'batch_size', '2']
     full = subprocess.run([exe, *args, '-p', 'runs_dir', tmp_path / 'a'], cwd=ROOT, capture_output=True, text=True)
     assert full.returncode == 0, full.stderr
     ck = tmp_path / 'b' / 'smoke' / 'write' / 'checkpoint.pt'
-    p = subprocess.Popen([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A job started in the background by a shell inherits SIGINT as ignored, and Python then never raises
+    # KeyboardInterrupt: give the child the default disposition, as a terminal's Ctrl-C would find it.
+    p = subprocess.Popen([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while time.time() - t0 < 300 and p.poll() is None:
         if ck.exists() and torch.load(ck, weights_only=False)['epoch'] >= 2: break
         time.sleep(0.2)
     p.send_signal(signal.SIGINT); _, err = p.communicate(timeout=120)
     cut = torch.load(ck, weights_only=False)
-    assert cut['epoch'] < 30, 'the run finished before it could be interrupted'
+    assert cut['epoch'] < 10, 'the run finished before it could be interrupted'
     assert p.returncode == 130 and b'run the same command again to resume' in err
     again = subprocess.run([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
