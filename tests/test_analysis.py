@@ -44,10 +44,11 @@ def test_report_through_papermill(tmp_path, cli):
     man = json.loads((rd / '00_meta/run_manifest.json').read_text())
     assert set(man['stages']) == {'write', 'analyze'} and man['status'] == 'ok'
     assert '| A1 top-1 |' in (rd / '03_summary/dashboard.md').read_text()
-    # the interactive explorer runs against the same run folder (widgets render headless)
+    # the explorer runs against the same run folder; headless, without widgets (nbclient can stall on an Output widget's
+    # clear_output with no front end: seen once in three CI runs here)
     import papermill as pm
     from conftest import ROOT
-    pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'), parameters={'run_dir': str(rd)},
+    pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'), parameters={'run_dir': str(rd), 'widgets': False},
                         kernel_name='python3', progress_bar=False, cwd=str(ROOT), execution_timeout=600)
 
 
