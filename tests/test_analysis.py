@@ -45,7 +45,7 @@ def test_report_through_papermill(tmp_path, cli):
     assert set(man['stages']) == {'write', 'analyze'} and man['status'] == 'ok'
     assert '| A1 top-1 |' in (rd / '03_summary/dashboard.md').read_text()
     # the explorer runs against the same run folder; headless, without widgets (nbclient can stall on an Output widget's
-    # clear_output with no front end: seen once in three CI runs here)
+    # clear_output with no front end: seen once in four fresh-clone CI runs here)
     import papermill as pm
     from conftest import ROOT
     pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'), parameters={'run_dir': str(rd), 'widgets': False},
