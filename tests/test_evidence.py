@@ -68,6 +68,24 @@ def test_evidence_stage_end_to_end(tmp_path, cli):
     # a changed training setting refuses the old state instead of mixing two runs
     r3 = cli(*_args(tmp_path, '-p', 'ev_lr', '0.5', cmd='evidence'))
     assert r3.returncode == 2 and 'other config' in r3.stderr and '-p resume false' in r3.stderr
+    # the read stage resumes too: run again, it trains nothing and evaluates the same; more epochs train only the new one,
+    # and exactly as an uninterrupted run would
+    rd = tmp_path / 'smoke' / '06_read'
+    n_rlog = len(read_jsonl(rd / 'train_log.jsonl'))
+    r4 = cli(*_args(tmp_path, cmd='read'))
+    assert r4.returncode == 0, r4.stderr[-3000:]
+    rm2 = json.loads((rd / 'read_metrics.json').read_text())
+    assert len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog and rm2['history'] == rm['history'] and rm2['routing'] == rm['routing']
+    r5 = cli(*_args(tmp_path, '-p', 'read_epochs', '3', cmd='read'))
+    assert r5.returncode == 0, r5.stderr[-3000:]
+    rm3 = json.loads((rd / 'read_metrics.json').read_text())
+    assert rm3['history'][:2] == rm['history'] and len(rm3['history']) == 3 and len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog * 3 // 2
+    r6 = cli(*_args(tmp_path, '-p', 'read_epochs', '3', '-p', 'resume', 'false', cmd='read'))
+    assert r6.returncode == 0, r6.stderr[-3000:]
+    losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
+    assert losses(json.loads((rd / 'read_metrics.json').read_text())) == losses(rm3)
+    r7 = cli(*_args(tmp_path, '-p', 'read_lr', '0.5', cmd='read'))
+    assert r7.returncode == 2 and 'other read settings' in r7.stderr and '-p resume false' in r7.stderr
 
 
 def test_evidence_needs_splits_and_a_checkpoint(tmp_path, cli):

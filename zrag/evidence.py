@@ -9,7 +9,7 @@ __all__ = ['STOP', 'SPLITS', 'PROMPT', 'METRICS', 'EvidenceConfig', 'normalize_a
            'add_lora', 'memory_hash', 'lora_state', 'generate_evidence', 'derangement', 'EvidenceTrainer',
            'score_generation', 'summarize', 'regression_check', 'open_written_run', 'evidence_stage']
 
-# %% ../nbs/06_evidence.ipynb #0f03c24b
+# %% ../nbs/06_evidence.ipynb #c2da0059
 import json, math, re, string, time, shutil
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import (ZragError, check, param_group, atomic_path, atomic_write_json, atomic_write_text, append_jsonl,
                        read_jsonl, sha256_bytes, sha256_file, sha256_text)
 
-# %% ../nbs/06_evidence.ipynb #baaa4d01
+# %% ../nbs/06_evidence.ipynb #d0106491
 @param_group('evidence')
 @dataclass
 class EvidenceConfig:
@@ -58,7 +58,7 @@ class EvidenceConfig:
         check(self.rehearsal_weight >= 0 and self.rehearsal_tokens >= 2, 'rehearsal_weight' if self.rehearsal_weight < 0 else 'rehearsal_tokens',
               f"need rehearsal_weight >= 0 and rehearsal_tokens >= 2, got {self.rehearsal_weight}, {self.rehearsal_tokens}")
 
-# %% ../nbs/06_evidence.ipynb #bb02c791
+# %% ../nbs/06_evidence.ipynb #a4136fc3
 def normalize_answer(s):
     "SQuAD normalisation: lowercase, no punctuation, no articles, single spaces."
     s = ''.join(ch for ch in str(s).lower() if ch not in set(string.punctuation))
@@ -83,7 +83,7 @@ def ngram_overlap(generated, source, n=4):
     src = set(_ngrams(normalize_answer(source).split(), n))
     return sum(x in src for x in g) / len(g) if g else 0.0
 
-# %% ../nbs/06_evidence.ipynb #bf6033a6
+# %% ../nbs/06_evidence.ipynb #2137e50c
 def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
     "{'n', 'mean', 'lo', 'hi'}: the mean of `values` and its percentile-bootstrap interval."
     v = np.asarray(values, dtype=float)
@@ -97,7 +97,7 @@ def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
 
-# %% ../nbs/06_evidence.ipynb #9aa89220
+# %% ../nbs/06_evidence.ipynb #3858d143
 STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these those '
            'which who whom what when where why how did does do than then as his her their he she they i you we not no yes'.split())
 
@@ -126,7 +126,7 @@ def evidence_target(doc, question, k=1, fallback='overlap'):
     best = max(range(n), key=lambda i: (scores[i], -i))
     return with_neighbours(best, n, k), 'overlap', kind
 
-# %% ../nbs/06_evidence.ipynb #3e889a8c
+# %% ../nbs/06_evidence.ipynb #8600c171
 SPLITS = ('train', 'validation', 'test')
 
 def build_evidence_dataset(corpus, cfg):
@@ -161,7 +161,7 @@ def dataset_manifest(samples, info=None):
                              'target_answer_coverage': float(np.mean([s['answer_in_target'] for s in ss])) if ss else None}
     return man
 
-# %% ../nbs/06_evidence.ipynb #69bfeacd
+# %% ../nbs/06_evidence.ipynb #472e6dce
 PROMPT = "Question: {question}\nEvidence:"
 
 def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
@@ -194,7 +194,7 @@ def evidence_loss(model, inputs, mask, labels):
     n = (labels != -100).sum(1).clamp(min=1)
     return nll.sum(1) / n
 
-# %% ../nbs/06_evidence.ipynb #022f4178
+# %% ../nbs/06_evidence.ipynb #9335919e
 def add_lora(backbone, cfg, seed=0):
     "Wrap `backbone.model` with a LoRA adapter (peft); returns the PeftModel. Only the adapter trains."
     from peft import LoraConfig, get_peft_model
@@ -217,7 +217,7 @@ def lora_state(peft_model):
     from peft import get_peft_model_state_dict
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(peft_model).items()}
 
-# %% ../nbs/06_evidence.ipynb #6e56f4f7
+# %% ../nbs/06_evidence.ipynb #91b9e3d5
 @torch.no_grad()
 def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, batch_size=16):
     "Greedy evidence for each prompt (token ids) after its prefix (`prefixes` [B, m, H] or None)."
@@ -247,7 +247,7 @@ def derangement(n, seed):
         j = int(rng.integers(0, i)); perm[i], perm[j] = perm[j], perm[i]
     return perm
 
-# %% ../nbs/06_evidence.ipynb #db83df74
+# %% ../nbs/06_evidence.ipynb #a4b81858
 def _save_adapter(peft_model, path, meta):
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
@@ -343,7 +343,7 @@ class EvidenceTrainer:
         set_peft_model_state_dict(self.pm, load_file(str(self.out / 'adapter_best' / 'adapter_model.safetensors')))
         self.pm.eval()
 
-# %% ../nbs/06_evidence.ipynb #29452583
+# %% ../nbs/06_evidence.ipynb #316a7c5e
 METRICS = ('answer_coverage', 'source_overlap', 'rougeL', 'ngram4_overlap')
 
 def score_generation(sample, generated, source):
@@ -371,7 +371,7 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
         out['vs_z'][v] = {**diffs, 'beats_by_wide_margin': bool(wins)}
     return out
 
-# %% ../nbs/06_evidence.ipynb #66141146
+# %% ../nbs/06_evidence.ipynb #e9601a23
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
 def _eyeball(title, rows, docs):
@@ -472,7 +472,8 @@ def evidence_stage(params, progress=True):
                'seconds_per_sample': timing, 'max_new_tokens': cfg.ev_max_new_tokens,
                'memory_frozen': {'before': h_before, 'after': h_after, 'unchanged': h_before == h_after,
                                  'write_checkpoint_sha256': identity['write_checkpoint']},
-               'trainable_parameters': sum(p.numel() for p in pm.parameters() if p.requires_grad)}
+               'trainable_parameters': sum(p.numel() for p in pm.parameters() if p.requires_grad),
+               'z_bytes_per_doc': memory.z[0].numel() * memory.z.element_size()}   # one document's memory, as stored
     atomic_write_json(out / 'evidence_metrics.json', metrics)
     zr = sorted([r for r in records if r['variant'] == 'z'], key=lambda r: (-r['rougeL'], r['sid']))
     (out / 'samples').mkdir(exist_ok=True)
