@@ -4,7 +4,7 @@ values for each query. Bundled SmolLM2-135M, fp32, memories of the default shape
 untrained (random z): the cost does not depend on what they hold. The cached time to the first token is the median of
 5 queries (the recompute one is a single query: it takes a minute at N = 2,000). Prints the ratios and the cache size.
 
-    .venv/bin/python benchmarks/bench_kv.py [--sizes 200 1000 2000] [--new-tokens 64]
+    .venv/bin/python benchmarks/bench_kv.py [--sizes 200 1000 2000] [--new-tokens 64] [--attention gqa|sdpa]
 """
 import argparse, os, threading, time
 import numpy as np, torch
@@ -29,28 +29,30 @@ class PeakRSS:
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--sizes', type=int, nargs='+', default=[200, 1000, 2000])
-    ap.add_argument('--new-tokens', type=int, default=64); a = ap.parse_args()
+    ap.add_argument('--new-tokens', type=int, default=64)
+    ap.add_argument('--attention', choices=['gqa', 'sdpa'], default='gqa', help="zrag's grouped-query attention (default) or transformers' sdpa")
+    a = ap.parse_args(); gqa = a.attention == 'gqa'
     bb = load_backbone(BackboneConfig())
     cfg = WriteConfig()
     mem = DocMemory(max(a.sizes), cfg, bb.hidden_size, seed=0).eval()
     with torch.no_grad(): pre = mem.prefix(torch.arange(mem.n_docs))        # [N, m, H]
     prompt = encode_evidence(bb.tokenizer, 'Which river flows through the capital of the country where Ada Venn was born?')[0]
-    print(f"torch threads {torch.get_num_threads()}, prompt {len(prompt)} tokens, m = {cfg.m_tokens}, {a.new_tokens} evidence tokens")
+    print(f"attention {a.attention}, torch threads {torch.get_num_threads()}, prompt {len(prompt)} tokens, m = {cfg.m_tokens}, {a.new_tokens} evidence tokens")
     rows, full_kv = [], None
     for n in sorted(a.sizes):
         # recompute: the memory's keys and values are computed for this query, then read
         with PeakRSS() as pr:
             t0 = time.time(); kv = memory_kv(bb.model, pre[:n]); t_kv = time.time() - t0
             cache = compose(kv, room=len(prompt) + a.new_tokens + 1); t_comp = time.time() - t0 - t_kv
-            r = read_generate(bb.model, cache, bb.embed, prompt, a.new_tokens)
+            r = read_generate(bb.model, cache, bb.embed, prompt, a.new_tokens, gqa=gqa)
         rec_ttft, rec_full = t_kv + t_comp + r['ttft'], t_kv + t_comp + r['seconds']
         del cache
         # cached: computed once (above), composed once; each query rewinds and reads
         cache = compose(kv, room=len(prompt) + a.new_tokens + 1)
-        read_generate(bb.model, cache, bb.embed, prompt, 2)                    # warm-up
+        read_generate(bb.model, cache, bb.embed, prompt, 2, gqa=gqa)                    # warm-up
         with PeakRSS() as pc:
-            r2 = read_generate(bb.model, cache, bb.embed, prompt, a.new_tokens)
-        ttft = float(np.median([r2['ttft']] + [read_generate(bb.model, cache, bb.embed, prompt, 1)['ttft'] for _ in range(4)]))   # median of 5
+            r2 = read_generate(bb.model, cache, bb.embed, prompt, a.new_tokens, gqa=gqa)
+        ttft = float(np.median([r2['ttft']] + [read_generate(bb.model, cache, bb.embed, prompt, 1, gqa=gqa)['ttft'] for _ in range(4)]))   # median of 5
         assert r2['ids'] == r['ids'], 'the cached read must write the same tokens'
         rows.append({'n': n, 'kv_s': t_kv, 'rec_ttft': rec_ttft, 'rec_full': rec_full, 'ttft': ttft, 'full': r2['seconds'],
                      'mb32': kv.nbytes / 1e6, 'mb16': kv.nbytes / 2e6, 'peak_rec': pr.mb, 'peak_cache': pc.mb, 'tokens': len(r2['ids'])})

@@ -7,7 +7,7 @@ __all__ = ['ReadConfig', 'MemoryKV', 'memory_kv', 'PrefilledLayer', 'compose', '
            'gqa_attention', 'reference_forward', 'routing_scores', 'read_generate', 'read_routing',
            'write_new_document', 'question_targets', 'read_loss', 'read_stage']
 
-# %% ../nbs/09_read.ipynb #f7ff4695
+# %% ../nbs/09_read.ipynb #e043b546
 import contextlib, copy, math, time
 from dataclasses import dataclass, field
 import numpy as np, torch
@@ -16,7 +16,7 @@ from transformers.cache_utils import DynamicLayer
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .core import ZragError, check, param_group
 
-# %% ../nbs/09_read.ipynb #5036d80d
+# %% ../nbs/09_read.ipynb #2e11e5e6
 @param_group('read')
 @dataclass
 class ReadConfig:
@@ -35,7 +35,7 @@ class ReadConfig:
         check(self.read_lr > 0, 'read_lr', f"must be > 0, got {self.read_lr}")
         check(self.kv_batch_size >= 1, 'kv_batch_size', f"must be >= 1, got {self.kv_batch_size}")
 
-# %% ../nbs/09_read.ipynb #a749a296
+# %% ../nbs/09_read.ipynb #8167d91d
 @dataclass
 class MemoryKV:
     "Cached keys and values of N documents' memory tokens: `keys`, `values` [layers, N, kv_heads, m, head_dim]."
@@ -63,7 +63,7 @@ def memory_kv(model, prefixes, batch_size=64, dtype=None):
     kv = MemoryKV(torch.cat(ks, 1), torch.cat(vs, 1))
     return kv.to(dtype) if dtype is not None else kv
 
-# %% ../nbs/09_read.ipynb #da317a52
+# %% ../nbs/09_read.ipynb #75edde83
 class PrefilledLayer(DynamicLayer):
     "One layer's cache: fixed memory keys/values plus room for `room` more positions, rewindable."
     def __init__(self, keys, values, room):
@@ -109,7 +109,7 @@ def read_forward(model, cache, embeds, mask=None, start=None, gqa=True, **kw):
         return model(inputs_embeds=embeds, past_key_values=cache, attention_mask=attn, position_ids=pos,
                      cache_position=torch.arange(P, P + T, device=embeds.device), use_cache=True, **kw)
 
-# %% ../nbs/09_read.ipynb #d4dae4e2
+# %% ../nbs/09_read.ipynb #10606543
 def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None, **kwargs):
     "transformers' `sdpa` attention with grouped-query heads stacked along the query axis instead of repeating keys and values."
     B, Hq, T, D = query.shape; Hkv, S = key.shape[1], key.shape[2]; g = Hq // Hkv
@@ -137,7 +137,7 @@ def gqa_attention(model):
     try: yield
     finally: model.set_attn_implementation(impl)
 
-# %% ../nbs/09_read.ipynb #dbb28237
+# %% ../nbs/09_read.ipynb #4556d724
 def reference_forward(model, prefixes, embeds):
     "The full forward that a composed cache stands for: `prefixes` [n, m, H] side by side, then `embeds` [1, T, H]."
     n, m, H = prefixes.shape; T = embeds.shape[1]; S = n * m + T
@@ -151,7 +151,7 @@ def reference_forward(model, prefixes, embeds):
     pos = torch.cat([torch.arange(m).repeat(n), torch.arange(m, m + T)])[None]
     return model(inputs_embeds=x, attention_mask=bias, position_ids=pos).logits[:, n * m:]
 
-# %% ../nbs/09_read.ipynb #90286cf3
+# %% ../nbs/09_read.ipynb #665aa967
 def routing_scores(attn, n_docs, m):
     "Attention mass per document: `attn` [layers, heads, T, P(+...)] over the first P = n_docs*m keys -> [n_docs]."
     mem = attn[..., :n_docs * m].float()                                      # [L, h, T, n*m]
@@ -159,7 +159,7 @@ def routing_scores(attn, n_docs, m):
     return per_doc.mean(dim=(0, 1, 2))                                        # [n]
 
 @torch.no_grad()
-def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=None):
+def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=None, gqa=True):
     "Greedy evidence ids for one question from a composed `cache`, with the seconds to the first token and in all."
     if max_new_tokens < 1: raise ZragError("read_generate needs max_new_tokens >= 1")
     rewind(cache)
@@ -167,7 +167,7 @@ def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=Non
     t0 = time.time(); out = []
     x = embed(torch.tensor([prompt_ids], device=dev))                        # [1, T, H]: the question, in one forward
     for step in range(max_new_tokens):
-        nxt = int(read_forward(model, cache, x, logits_to_keep=1).logits[0, -1].argmax())   # logits of the last position only
+        nxt = int(read_forward(model, cache, x, gqa=gqa, logits_to_keep=1).logits[0, -1].argmax())   # logits of the last position only
         if step == 0: ttft = time.time() - t0
         if eos_id is not None and nxt == eos_id: break
         out.append(nxt)
@@ -188,7 +188,7 @@ def read_routing(model, cache, embed, prompt_ids, gen_ids):
     attn = torch.stack([a[0] for a in o.attentions])[:, :, -n_gen:]          # [layers, heads, generating positions, keys]
     return routing_scores(attn, cache.layers[0].P // cache.m, cache.m)
 
-# %% ../nbs/09_read.ipynb #232f093a
+# %% ../nbs/09_read.ipynb #6e6dbdf6
 def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_std=0.02):
     "A memory with one more document (token ids `ids`, EOS included), its z trained with the projection frozen."
     from zrag.write import doc_nll, pad_batch
@@ -204,7 +204,7 @@ def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_st
     new.z = torch.nn.Parameter(torch.cat([memory.z.detach(), z.detach()]), requires_grad=False)
     return new, loss.item()
 
-# %% ../nbs/09_read.ipynb #c5004299
+# %% ../nbs/09_read.ipynb #5c867a4d
 def question_targets(samples):
     "{qid: (split, target, [gold doc idx])}: each question's evidence, its gold documents' targets in corpus order."
     by = {}
@@ -232,7 +232,7 @@ def read_loss(model, kv, pool, batch, embed, pad_id):
     nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100, reduction='none').view(B, T)
     return nll.sum(1) / (labels != -100).sum(1).clamp(min=1).to(dev)
 
-# %% ../nbs/09_read.ipynb #723b717d
+# %% ../nbs/09_read.ipynb #2fb8e954
 def read_stage(params, progress=True):
     "Train and evaluate the read phase on the run folder of `params`; return headline numbers."
     import json
