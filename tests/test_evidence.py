@@ -56,6 +56,7 @@ def test_evidence_stage_end_to_end(tmp_path, cli):
     rm = json.loads((tmp_path / 'smoke' / '06_read' / 'read_metrics.json').read_text())
     assert rm['memory_unchanged'] and rm['n_test'] == c['n_test'] and rm['routing']['mrr'] == c['methods']['zrag_read']['retrieval']['mrr']
     assert {r['pool_size'] for r in rm['curve']} == {2, 10}
+    assert set(rm['routing_controls']) == {'prior', 'chance', 'profile_correlation'} and 'mrr' in rm['routing_controls']['prior']
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64', (tmp_path / 'smoke' / '05_compare' / 'comparison_report.html').read_text())) == 4
     assert c['n_test'] == len({g['qid'] for g in gens})
     # the same command again resumes: nothing retrains, and the evaluation gives the same numbers

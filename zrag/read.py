@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['ReadConfig', 'MemoryKV', 'memory_kv', 'PrefilledLayer', 'compose', 'rewind', 'read_forward', 'gqa_sdpa_attention',
-           'gqa_attention', 'reference_forward', 'routing_scores', 'read_generate', 'read_routing',
+           'gqa_attention', 'reference_forward', 'routing_scores', 'read_generate', 'read_routing', 'routing_controls',
            'write_new_document', 'question_targets', 'read_loss', 'read_stage']
 
-# %% ../nbs/09_read.ipynb #e043b546
+# %% ../nbs/09_read.ipynb #ccb5d907
 import contextlib, copy, math, time
 from dataclasses import dataclass, field
 import numpy as np, torch
@@ -16,7 +16,7 @@ from transformers.cache_utils import DynamicLayer
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .core import ZragError, check, param_group
 
-# %% ../nbs/09_read.ipynb #2e11e5e6
+# %% ../nbs/09_read.ipynb #0c5decfb
 @param_group('read')
 @dataclass
 class ReadConfig:
@@ -35,7 +35,7 @@ class ReadConfig:
         check(self.read_lr > 0, 'read_lr', f"must be > 0, got {self.read_lr}")
         check(self.kv_batch_size >= 1, 'kv_batch_size', f"must be >= 1, got {self.kv_batch_size}")
 
-# %% ../nbs/09_read.ipynb #8167d91d
+# %% ../nbs/09_read.ipynb #1cecf8ee
 @dataclass
 class MemoryKV:
     "Cached keys and values of N documents' memory tokens: `keys`, `values` [layers, N, kv_heads, m, head_dim]."
@@ -63,7 +63,7 @@ def memory_kv(model, prefixes, batch_size=64, dtype=None):
     kv = MemoryKV(torch.cat(ks, 1), torch.cat(vs, 1))
     return kv.to(dtype) if dtype is not None else kv
 
-# %% ../nbs/09_read.ipynb #75edde83
+# %% ../nbs/09_read.ipynb #b98954df
 class PrefilledLayer(DynamicLayer):
     "One layer's cache: fixed memory keys/values plus room for `room` more positions, rewindable."
     def __init__(self, keys, values, room):
@@ -109,7 +109,7 @@ def read_forward(model, cache, embeds, mask=None, start=None, gqa=True, **kw):
         return model(inputs_embeds=embeds, past_key_values=cache, attention_mask=attn, position_ids=pos,
                      cache_position=torch.arange(P, P + T, device=embeds.device), use_cache=True, **kw)
 
-# %% ../nbs/09_read.ipynb #10606543
+# %% ../nbs/09_read.ipynb #9ebfc7c9
 def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None, **kwargs):
     "transformers' `sdpa` attention with grouped-query heads stacked along the query axis instead of repeating keys and values."
     B, Hq, T, D = query.shape; Hkv, S = key.shape[1], key.shape[2]; g = Hq // Hkv
@@ -137,7 +137,7 @@ def gqa_attention(model):
     try: yield
     finally: model.set_attn_implementation(impl)
 
-# %% ../nbs/09_read.ipynb #4556d724
+# %% ../nbs/09_read.ipynb #7c4691e9
 def reference_forward(model, prefixes, embeds):
     "The full forward that a composed cache stands for: `prefixes` [n, m, H] side by side, then `embeds` [1, T, H]."
     n, m, H = prefixes.shape; T = embeds.shape[1]; S = n * m + T
@@ -151,7 +151,7 @@ def reference_forward(model, prefixes, embeds):
     pos = torch.cat([torch.arange(m).repeat(n), torch.arange(m, m + T)])[None]
     return model(inputs_embeds=x, attention_mask=bias, position_ids=pos).logits[:, n * m:]
 
-# %% ../nbs/09_read.ipynb #665aa967
+# %% ../nbs/09_read.ipynb #a8438430
 def routing_scores(attn, n_docs, m):
     "Attention mass per document: `attn` [layers, heads, T, P(+...)] over the first P = n_docs*m keys -> [n_docs]."
     mem = attn[..., :n_docs * m].float()                                      # [L, h, T, n*m]
@@ -188,7 +188,19 @@ def read_routing(model, cache, embed, prompt_ids, gen_ids):
     attn = torch.stack([a[0] for a in o.attentions])[:, :, -n_gen:]          # [layers, heads, generating positions, keys]
     return routing_scores(attn, cache.layers[0].P // cache.m, cache.m)
 
-# %% ../nbs/09_read.ipynb #6e6dbdf6
+# %% ../nbs/09_read.ipynb #526803b4
+def routing_controls(profiles, golds, ks=(1, 2, 5, 10), seed=0, n_random=200):
+    "Question-independent controls for routing `profiles` [questions, N] scored against `golds` [set of gold indices]."
+    from zrag.baselines import retrieval_metrics
+    P = np.asarray(profiles, dtype=float); Q, N = P.shape
+    loo = [np.argsort(-(P.sum(0) - P[i]), kind='stable').tolist() for i in range(Q)]   # rank by the other questions' mean profile
+    rng = np.random.default_rng([seed, 11])
+    rand = [retrieval_metrics([rng.permutation(N).tolist() for _ in range(Q)], golds, list(ks)) for _ in range(n_random)]
+    C = np.corrcoef(P) if Q > 1 and (P.std(1) > 0).all() else None            # [Q, Q]
+    return {'prior': retrieval_metrics(loo, golds, list(ks)), 'chance': {k: float(np.mean([r[k] for r in rand])) for k in rand[0]},
+            'profile_correlation': None if C is None else float((C.sum() - Q) / (Q * (Q - 1)))}
+
+# %% ../nbs/09_read.ipynb #d1cd5a30
 def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_std=0.02):
     "A memory with one more document (token ids `ids`, EOS included), its z trained with the projection frozen."
     from zrag.write import doc_nll, pad_batch
@@ -204,7 +216,7 @@ def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_st
     new.z = torch.nn.Parameter(torch.cat([memory.z.detach(), z.detach()]), requires_grad=False)
     return new, loss.item()
 
-# %% ../nbs/09_read.ipynb #5c867a4d
+# %% ../nbs/09_read.ipynb #d5fc1f7a
 def question_targets(samples):
     "{qid: (split, target, [gold doc idx])}: each question's evidence, its gold documents' targets in corpus order."
     by = {}
@@ -232,7 +244,7 @@ def read_loss(model, kv, pool, batch, embed, pad_id):
     nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100, reduction='none').view(B, T)
     return nll.sum(1) / (labels != -100).sum(1).clamp(min=1).to(dev)
 
-# %% ../nbs/09_read.ipynb #2fb8e954
+# %% ../nbs/09_read.ipynb #5da92446
 def read_stage(params, progress=True):
     "Train and evaluate the read phase on the run folder of `params`; return headline numbers."
     import json
@@ -344,13 +356,16 @@ def read_stage(params, progress=True):
                       'rougeL': float(np.mean([r['rougeL'] for r in recs])), 'ttft': float(np.mean([r['ttft'] for r in recs])),
                       'seconds': float(np.mean([r['seconds'] for r in recs]))})
     routing = retrieval_metrics([r['ranked'] for r in full], [set(r['gold']) for r in full], params.baselines.recall_ks)
+    controls = routing_controls([[r['routing'][d] for d in range(N)] for r in full], [set(r['gold']) for r in full],
+                                params.baselines.recall_ks, seed)
     metrics = {'n_test': len(test), 'n_train': len(split['train']), 'n_validation': len(split['validation']), 'n_docs': N,
                'history': history, 'best_epoch': best['epoch'], 'best_val_loss': best['val_loss'], 'routing': routing,
                'answer_coverage': bootstrap_ci([r['answer_coverage'] for r in full], ecfg.bootstrap, seed),
                'rougeL': bootstrap_ci([r['rougeL'] for r in full], ecfg.bootstrap, seed), 'curve': curve,
                'kv_seconds': kv_seconds, 'kv_bytes': kv.nbytes, 'kv_bytes_bf16': kv.nbytes // 2, 'z_bytes': memory.z.numel() * 4,
                'ttft': float(np.mean([r['ttft'] for r in full])), 'seconds_per_question': float(np.mean([r['seconds'] for r in full])),
-               'memory_unchanged': memory_hash(memory) == h0, 'read_pool': cfg.read_pool}
+               'memory_unchanged': memory_hash(memory) == h0, 'read_pool': cfg.read_pool, 'routing_controls': controls}
     atomic_write_json(out / 'read_metrics.json', metrics)
     return {'test_questions': len(test), 'routing_recall@2': routing.get('recall@2'), 'routing_mrr': routing['mrr'],
+            'prior_mrr': controls['prior']['mrr'], 'profile_correlation': controls['profile_correlation'],
             'coverage': metrics['answer_coverage']['mean'], 'rougeL': metrics['rougeL']['mean'], 'ttft_s': metrics['ttft']}
