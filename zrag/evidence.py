@@ -6,10 +6,11 @@
 __all__ = ['STOP', 'SPLITS', 'PROMPT', 'METRICS', 'EvidenceConfig', 'normalize_answer', 'answer_in', 'source_overlap',
            'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'with_neighbours', 'evidence_target',
            'build_evidence_dataset', 'dataset_manifest', 'encode_evidence', 'evidence_batch', 'evidence_loss',
-           'add_lora', 'memory_hash', 'lora_state', 'generate_evidence', 'derangement', 'EvidenceTrainer',
-           'score_generation', 'summarize', 'regression_check', 'open_written_run', 'evidence_stage']
+           'add_lora', 'memory_hash', 'lora_state', 'generate_evidence', 'derangement', 'save_training_state',
+           'load_training_state', 'EvidenceTrainer', 'score_generation', 'summarize', 'regression_check',
+           'open_written_run', 'evidence_stage']
 
-# %% ../nbs/06_evidence.ipynb #c2da0059
+# %% ../nbs/06_evidence.ipynb #35d3252b
 import json, math, re, string, time, shutil
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import (ZragError, check, param_group, atomic_path, atomic_write_json, atomic_write_text, append_jsonl,
                        read_jsonl, sha256_bytes, sha256_file, sha256_text)
 
-# %% ../nbs/06_evidence.ipynb #d0106491
+# %% ../nbs/06_evidence.ipynb #26db93d2
 @param_group('evidence')
 @dataclass
 class EvidenceConfig:
@@ -58,7 +59,7 @@ class EvidenceConfig:
         check(self.rehearsal_weight >= 0 and self.rehearsal_tokens >= 2, 'rehearsal_weight' if self.rehearsal_weight < 0 else 'rehearsal_tokens',
               f"need rehearsal_weight >= 0 and rehearsal_tokens >= 2, got {self.rehearsal_weight}, {self.rehearsal_tokens}")
 
-# %% ../nbs/06_evidence.ipynb #a4136fc3
+# %% ../nbs/06_evidence.ipynb #4befafdc
 def normalize_answer(s):
     "SQuAD normalisation: lowercase, no punctuation, no articles, single spaces."
     s = ''.join(ch for ch in str(s).lower() if ch not in set(string.punctuation))
@@ -83,7 +84,7 @@ def ngram_overlap(generated, source, n=4):
     src = set(_ngrams(normalize_answer(source).split(), n))
     return sum(x in src for x in g) / len(g) if g else 0.0
 
-# %% ../nbs/06_evidence.ipynb #2137e50c
+# %% ../nbs/06_evidence.ipynb #fb10c561
 def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
     "{'n', 'mean', 'lo', 'hi'}: the mean of `values` and its percentile-bootstrap interval."
     v = np.asarray(values, dtype=float)
@@ -97,7 +98,7 @@ def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
 
-# %% ../nbs/06_evidence.ipynb #3858d143
+# %% ../nbs/06_evidence.ipynb #26bc78f2
 STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these those '
            'which who whom what when where why how did does do than then as his her their he she they i you we not no yes'.split())
 
@@ -126,7 +127,7 @@ def evidence_target(doc, question, k=1, fallback='overlap'):
     best = max(range(n), key=lambda i: (scores[i], -i))
     return with_neighbours(best, n, k), 'overlap', kind
 
-# %% ../nbs/06_evidence.ipynb #8600c171
+# %% ../nbs/06_evidence.ipynb #0ee153f4
 SPLITS = ('train', 'validation', 'test')
 
 def build_evidence_dataset(corpus, cfg):
@@ -161,7 +162,7 @@ def dataset_manifest(samples, info=None):
                              'target_answer_coverage': float(np.mean([s['answer_in_target'] for s in ss])) if ss else None}
     return man
 
-# %% ../nbs/06_evidence.ipynb #472e6dce
+# %% ../nbs/06_evidence.ipynb #70f81a2b
 PROMPT = "Question: {question}\nEvidence:"
 
 def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
@@ -194,7 +195,7 @@ def evidence_loss(model, inputs, mask, labels):
     n = (labels != -100).sum(1).clamp(min=1)
     return nll.sum(1) / n
 
-# %% ../nbs/06_evidence.ipynb #9335919e
+# %% ../nbs/06_evidence.ipynb #862f2903
 def add_lora(backbone, cfg, seed=0):
     "Wrap `backbone.model` with a LoRA adapter (peft); returns the PeftModel. Only the adapter trains."
     from peft import LoraConfig, get_peft_model
@@ -217,7 +218,7 @@ def lora_state(peft_model):
     from peft import get_peft_model_state_dict
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(peft_model).items()}
 
-# %% ../nbs/06_evidence.ipynb #91b9e3d5
+# %% ../nbs/06_evidence.ipynb #80fb3da1
 @torch.no_grad()
 def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, batch_size=16):
     "Greedy evidence for each prompt (token ids) after its prefix (`prefixes` [B, m, H] or None)."
@@ -247,7 +248,7 @@ def derangement(n, seed):
         j = int(rng.integers(0, i)); perm[i], perm[j] = perm[j], perm[i]
     return perm
 
-# %% ../nbs/06_evidence.ipynb #a4b81858
+# %% ../nbs/06_evidence.ipynb #5a953343
 def _save_adapter(peft_model, path, meta):
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
@@ -256,6 +257,25 @@ def _save_adapter(peft_model, path, meta):
     old = path.with_name(path.name + '.old')
     if path.exists(): path.rename(old)
     tmp.rename(path); shutil.rmtree(old, ignore_errors=True)
+
+def save_training_state(path, identity, peft_model, opt, **progress):
+    "Write an adapter's training state (what it trains on, LoRA weights, optimiser, `progress`) to `path` atomically."
+    with atomic_path(path) as tmp:
+        torch.save({'identity': identity, 'lora': lora_state(peft_model), 'optimizer': opt.state_dict(), **progress}, tmp)
+
+def load_training_state(path, identity, peft_model, opt, what='the adapter'):
+    "Load the state at `path` into `peft_model` and `opt` and return it (None if absent); refuse one trained under another `identity`."
+    path = Path(path)
+    if not path.exists(): return None
+    st = torch.load(path, weights_only=False)
+    diff = [k for k in identity if st['identity'].get(k) != identity[k]]
+    if diff: raise ZragError(f"{path} was trained with other {', '.join(diff)} settings than this run. Use a new run_name, "
+                             f"or `-p resume false` to retrain {what} from scratch.")
+    from peft import set_peft_model_state_dict
+    set_peft_model_state_dict(peft_model, st['lora']); opt.load_state_dict(st['optimizer'])
+    log = path.parent / 'train_log.jsonl'                                     # drop the steps of an epoch that did not finish
+    if log.is_file(): atomic_write_text(log, ''.join(json.dumps(r) + '\n' for r in read_jsonl(log) if r['epoch'] <= st['epoch']))
+    return st
 
 class EvidenceTrainer:
     "Trains the LoRA adapter of `peft_model` on evidence samples; keeps the best epoch by validation loss."
@@ -292,14 +312,8 @@ class EvidenceTrainer:
         return float(torch.cat(losses).mean())
 
     def _try_resume(self):
-        path = self.out / 'state.pt'
-        if not path.exists(): return False
-        st = torch.load(path, weights_only=False)
-        diff = [k for k in self.identity if st['identity'].get(k) != self.identity[k]]
-        if diff:
-            raise ZragError(f"{path} was trained with other {', '.join(diff)} than this run. Use a new run_name, or `-p resume false` to retrain from scratch.")
-        from peft import set_peft_model_state_dict
-        set_peft_model_state_dict(self.pm, st['lora']); self.opt.load_state_dict(st['optimizer'])
+        st = load_training_state(self.out / 'state.pt', self.identity, self.pm, self.opt, 'the evidence adapter')
+        if st is None: return False
         self.history, self.epoch, self.best = st['history'], st['epoch'], st['best']
         return True
 
@@ -330,9 +344,7 @@ class EvidenceTrainer:
             if rec['val_loss'] < self.best['val_loss']:
                 self.best = {'val_loss': rec['val_loss'], 'epoch': ep}
                 _save_adapter(self.pm, self.out / 'adapter_best', {**self.identity, 'epoch': ep, 'val_loss': rec['val_loss']})
-            with atomic_path(self.out / 'state.pt') as tmp:
-                torch.save({'identity': self.identity, 'lora': lora_state(self.pm), 'optimizer': self.opt.state_dict(),
-                            'history': self.history, 'epoch': ep, 'best': self.best}, tmp)
+            save_training_state(self.out / 'state.pt', self.identity, self.pm, self.opt, history=self.history, epoch=ep, best=self.best)
         bar.close()
         return self.history
 
@@ -343,7 +355,7 @@ class EvidenceTrainer:
         set_peft_model_state_dict(self.pm, load_file(str(self.out / 'adapter_best' / 'adapter_model.safetensors')))
         self.pm.eval()
 
-# %% ../nbs/06_evidence.ipynb #316a7c5e
+# %% ../nbs/06_evidence.ipynb #3a3c9628
 METRICS = ('answer_coverage', 'source_overlap', 'rougeL', 'ngram4_overlap')
 
 def score_generation(sample, generated, source):
@@ -371,7 +383,7 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
         out['vs_z'][v] = {**diffs, 'beats_by_wide_margin': bool(wins)}
     return out
 
-# %% ../nbs/06_evidence.ipynb #e9601a23
+# %% ../nbs/06_evidence.ipynb #decc5bee
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
 def _eyeball(title, rows, docs):

@@ -7,7 +7,7 @@ __all__ = ['ReadConfig', 'MemoryKV', 'memory_kv', 'PrefilledLayer', 'compose', '
            'gqa_attention', 'reference_forward', 'routing_scores', 'read_generate', 'read_routing', 'routing_controls',
            'write_new_document', 'question_targets', 'read_loss', 'read_stage']
 
-# %% ../nbs/09_read.ipynb #ccb5d907
+# %% ../nbs/09_read.ipynb #1b944f04
 import contextlib, copy, math, time
 from dataclasses import dataclass, field
 import numpy as np, torch
@@ -16,7 +16,7 @@ from transformers.cache_utils import DynamicLayer
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .core import ZragError, check, param_group
 
-# %% ../nbs/09_read.ipynb #0c5decfb
+# %% ../nbs/09_read.ipynb #7d898391
 @param_group('read')
 @dataclass
 class ReadConfig:
@@ -35,7 +35,7 @@ class ReadConfig:
         check(self.read_lr > 0, 'read_lr', f"must be > 0, got {self.read_lr}")
         check(self.kv_batch_size >= 1, 'kv_batch_size', f"must be >= 1, got {self.kv_batch_size}")
 
-# %% ../nbs/09_read.ipynb #1cecf8ee
+# %% ../nbs/09_read.ipynb #c1218013
 @dataclass
 class MemoryKV:
     "Cached keys and values of N documents' memory tokens: `keys`, `values` [layers, N, kv_heads, m, head_dim]."
@@ -63,7 +63,7 @@ def memory_kv(model, prefixes, batch_size=64, dtype=None):
     kv = MemoryKV(torch.cat(ks, 1), torch.cat(vs, 1))
     return kv.to(dtype) if dtype is not None else kv
 
-# %% ../nbs/09_read.ipynb #b98954df
+# %% ../nbs/09_read.ipynb #c973a5ae
 class PrefilledLayer(DynamicLayer):
     "One layer's cache: fixed memory keys/values plus room for `room` more positions, rewindable."
     def __init__(self, keys, values, room):
@@ -109,7 +109,7 @@ def read_forward(model, cache, embeds, mask=None, start=None, gqa=True, **kw):
         return model(inputs_embeds=embeds, past_key_values=cache, attention_mask=attn, position_ids=pos,
                      cache_position=torch.arange(P, P + T, device=embeds.device), use_cache=True, **kw)
 
-# %% ../nbs/09_read.ipynb #9ebfc7c9
+# %% ../nbs/09_read.ipynb #140d458d
 def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None, **kwargs):
     "transformers' `sdpa` attention with grouped-query heads stacked along the query axis instead of repeating keys and values."
     B, Hq, T, D = query.shape; Hkv, S = key.shape[1], key.shape[2]; g = Hq // Hkv
@@ -137,7 +137,7 @@ def gqa_attention(model):
     try: yield
     finally: model.set_attn_implementation(impl)
 
-# %% ../nbs/09_read.ipynb #7c4691e9
+# %% ../nbs/09_read.ipynb #b649978d
 def reference_forward(model, prefixes, embeds):
     "The full forward that a composed cache stands for: `prefixes` [n, m, H] side by side, then `embeds` [1, T, H]."
     n, m, H = prefixes.shape; T = embeds.shape[1]; S = n * m + T
@@ -151,7 +151,7 @@ def reference_forward(model, prefixes, embeds):
     pos = torch.cat([torch.arange(m).repeat(n), torch.arange(m, m + T)])[None]
     return model(inputs_embeds=x, attention_mask=bias, position_ids=pos).logits[:, n * m:]
 
-# %% ../nbs/09_read.ipynb #a8438430
+# %% ../nbs/09_read.ipynb #0e196d0a
 def routing_scores(attn, n_docs, m):
     "Attention mass per document: `attn` [layers, heads, T, P(+...)] over the first P = n_docs*m keys -> [n_docs]."
     mem = attn[..., :n_docs * m].float()                                      # [L, h, T, n*m]
@@ -166,12 +166,13 @@ def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=Non
     dev = cache.layers[0].kbuf.device
     t0 = time.time(); out = []
     x = embed(torch.tensor([prompt_ids], device=dev))                        # [1, T, H]: the question, in one forward
-    for step in range(max_new_tokens):
-        nxt = int(read_forward(model, cache, x, gqa=gqa, logits_to_keep=1).logits[0, -1].argmax())   # logits of the last position only
-        if step == 0: ttft = time.time() - t0
-        if eos_id is not None and nxt == eos_id: break
-        out.append(nxt)
-        x = embed(torch.tensor([[nxt]], device=dev))                         # [1, 1, H]: one token per forward
+    with gqa_attention(model) if gqa else contextlib.nullcontext():         # switched once for the whole reading
+        for step in range(max_new_tokens):
+            nxt = int(read_forward(model, cache, x, gqa=gqa, logits_to_keep=1).logits[0, -1].argmax())   # logits of the last position only
+            if step == 0: ttft = time.time() - t0
+            if eos_id is not None and nxt == eos_id: break
+            out.append(nxt)
+            x = embed(torch.tensor([[nxt]], device=dev))                     # [1, 1, H]: one token per forward
     return {'ids': out, 'ttft': ttft, 'seconds': time.time() - t0}
 
 @torch.no_grad()
@@ -188,7 +189,7 @@ def read_routing(model, cache, embed, prompt_ids, gen_ids):
     attn = torch.stack([a[0] for a in o.attentions])[:, :, -n_gen:]          # [layers, heads, generating positions, keys]
     return routing_scores(attn, cache.layers[0].P // cache.m, cache.m)
 
-# %% ../nbs/09_read.ipynb #526803b4
+# %% ../nbs/09_read.ipynb #242e07b1
 def routing_controls(profiles, golds, ks=(1, 2, 5, 10), seed=0, n_random=200):
     "Question-independent controls for routing `profiles` [questions, N] scored against `golds` [set of gold indices]."
     from zrag.baselines import retrieval_metrics
@@ -200,7 +201,7 @@ def routing_controls(profiles, golds, ks=(1, 2, 5, 10), seed=0, n_random=200):
     return {'prior': retrieval_metrics(loo, golds, list(ks)), 'chance': {k: float(np.mean([r[k] for r in rand])) for k in rand[0]},
             'profile_correlation': None if C is None else float((C.sum() - Q) / (Q * (Q - 1)))}
 
-# %% ../nbs/09_read.ipynb #d1cd5a30
+# %% ../nbs/09_read.ipynb #60bb5fb2
 def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_std=0.02):
     "A memory with one more document (token ids `ids`, EOS included), its z trained with the projection frozen."
     from zrag.write import doc_nll, pad_batch
@@ -216,7 +217,7 @@ def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_st
     new.z = torch.nn.Parameter(torch.cat([memory.z.detach(), z.detach()]), requires_grad=False)
     return new, loss.item()
 
-# %% ../nbs/09_read.ipynb #d5fc1f7a
+# %% ../nbs/09_read.ipynb #8a39e00b
 def question_targets(samples):
     "{qid: (split, target, [gold doc idx])}: each question's evidence, its gold documents' targets in corpus order."
     by = {}
@@ -244,16 +245,16 @@ def read_loss(model, kv, pool, batch, embed, pad_id):
     nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100, reduction='none').view(B, T)
     return nll.sum(1) / (labels != -100).sum(1).clamp(min=1).to(dev)
 
-# %% ../nbs/09_read.ipynb #5da92446
+# %% ../nbs/09_read.ipynb #fff0b544
 def read_stage(params, progress=True):
     "Train and evaluate the read phase on the run folder of `params`; return headline numbers."
     import json
     from tqdm.auto import tqdm
     from dataclasses import asdict
     from peft import set_peft_model_state_dict
-    from zrag.core import seed_everything, atomic_path, atomic_write_json, atomic_write_text, append_jsonl, read_jsonl, sha256_file
+    from zrag.core import seed_everything, atomic_write_json, atomic_write_text, append_jsonl, sha256_file
     from zrag.evidence import (open_written_run, build_evidence_dataset, add_lora, encode_evidence, answer_in, memory_hash,
-                               _save_adapter, bootstrap_ci, lora_state)
+                               _save_adapter, bootstrap_ci, save_training_state, load_training_state)
     from zrag.analysis import rouge_l
     from zrag.baselines import retrieval_metrics
     cfg, ecfg, seed = params.read, params.evidence, params.run.seed
@@ -286,15 +287,8 @@ def read_stage(params, progress=True):
                 'seed': seed, 'corpus_hash': manifest['corpus_hash'], 'splits_hash': manifest['splits_hash'],
                 'write_checkpoint': sha256_file(ckp), 'backbone': bb.fingerprint}
     history, best, done, state = [], {'val_loss': math.inf, 'epoch': None}, 0, out / 'state.pt'
-    if params.run.resume and state.is_file():
-        st = torch.load(state, weights_only=False)
-        diff = [k for k in identity if st['identity'].get(k) != identity[k]]
-        if diff: raise ZragError(f"{state} was trained with other {', '.join(diff)} settings than this run. Use a new run_name, "
-                                 "or `-p resume false` to retrain the read adapter from scratch.")
-        set_peft_model_state_dict(pm, st['lora']); opt.load_state_dict(st['optimizer'])
-        history, best, done = st['history'], st['best'], st['epoch']
-        log = [r for r in read_jsonl(out / 'train_log.jsonl') if r['epoch'] <= done] if (out / 'train_log.jsonl').is_file() else []
-        atomic_write_text(out / 'train_log.jsonl', ''.join(json.dumps(r) + '\n' for r in log))   # drop an interrupted epoch's steps
+    st = load_training_state(state, identity, pm, opt, 'the read adapter') if params.run.resume else None
+    if st is not None: history, best, done = st['history'], st['best'], st['epoch']
     else:
         for f in ('state.pt', 'train_log.jsonl'): (out / f).unlink(missing_ok=True)
     bs = cfg.read_batch_size; n_steps = math.ceil(len(split['train']) / bs)
@@ -318,9 +312,7 @@ def read_stage(params, progress=True):
         if vl < best['val_loss']:
             best = {'val_loss': vl, 'epoch': ep}
             _save_adapter(pm, out / 'adapter_best', {**identity, 'epoch': ep, 'val_loss': vl})
-        with atomic_path(state) as tmp:                                      # after the adapter: a saved state always has its best adapter
-            torch.save({'identity': identity, 'lora': lora_state(pm), 'optimizer': opt.state_dict(), 'history': history,
-                        'epoch': ep, 'best': best}, tmp)
+        save_training_state(state, identity, pm, opt, history=history, epoch=ep, best=best)   # after the adapter: a state always has its best adapter
     bar.close()
     from safetensors.torch import load_file
     set_peft_model_state_dict(pm, load_file(str(out / 'adapter_best' / 'adapter_model.safetensors'))); pm.eval()
