@@ -1,5 +1,5 @@
 "Shared fixtures: the real bundled backbone (loaded once), the HotpotQA samples (skipped when absent), CLI runner."
-import os, sys, subprocess
+import os, sys, shutil, subprocess
 from pathlib import Path
 import pytest
 
@@ -49,3 +49,25 @@ def pytest_report_header(config):
 @pytest.fixture
 def cli():
     return zrag_cli
+
+
+def pipeline_args(runs_dir, *extra, cmd='run'):
+    "The smoke pipeline's command line: write, evidence, read and compare on 10 bundled documents."
+    return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', runs_dir, '-p', 'n_docs', '10',
+            '-p', 'stages', '[write, evidence, read, compare]', '-q', *extra)
+
+
+@pytest.fixture(scope='session')
+def pipeline(tmp_path_factory):
+    "One smoke run of write, evidence, read and compare, run once and read by the evidence, read and compare tests."
+    root = tmp_path_factory.mktemp('pipeline')
+    r = zrag_cli(*pipeline_args(root))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return root / 'smoke'
+
+
+@pytest.fixture
+def pipeline_copy(pipeline, tmp_path):
+    "A private copy of the pipeline's run (its runs_dir), for tests that run stages again."
+    shutil.copytree(pipeline, tmp_path / 'smoke')
+    return tmp_path

@@ -1,5 +1,5 @@
 "The comparison stage and the endpoint reader on the real bundled model: loopback OpenAI-compatible server, timeouts, server errors, cache, secrets."
-import json, os
+import json, os, re
 import pytest
 from zrag.core import read_jsonl
 from zrag.answer import LocalReader, EndpointReader, AnswerCache, answer_all, serve_chat_completions
@@ -70,3 +70,14 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     assert r2.returncode == 0, r2.stderr[-3000:]
     c2 = json.loads((out / 'comparison.json').read_text())
     assert all(c2['methods'][m]['newly_answered'] == 0 for m in ('none', 'bm25', 'dense')) and 'loaded' in c2['methods']['bm25']['note']
+
+
+def test_compare_rows_of_the_pipeline(pipeline):
+    "zrag's rows come from the evidence and read stages of the same run, beside the baselines."
+    c = json.loads((pipeline / '05_compare' / 'comparison.json').read_text())
+    assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read'}
+    assert all(m['available'] for m in c['methods'].values())
+    gens = read_jsonl(pipeline / '03_evidence' / 'generations.jsonl')
+    assert c['n_test'] == len({g['qid'] for g in gens})
+    html = (pipeline / '05_compare' / 'comparison_report.html').read_text()
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == 4

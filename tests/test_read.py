@@ -1,5 +1,8 @@
-"Key/value injection on the real bundled model: cache equivalence, rewinding, and adding a document without touching the others."
+"The read phase on the real bundled model: cache equivalence, rewinding, adding a document; the read stage's outputs and resume."
+import json
 import numpy as np, pytest, torch
+from zrag.core import read_jsonl
+from conftest import pipeline_args
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, WriteTrainer, encode_docs
 from zrag.read import memory_kv, compose, read_forward, reference_forward, rewind, read_generate, write_new_document
@@ -41,3 +44,34 @@ def test_adding_a_document_keeps_the_old_ones(smollm, tmp_path):
     with torch.no_grad(): kv5 = kv.add(memory_kv(smollm.model, new.prefix(torch.tensor([4]))))
     with torch.no_grad(): ref = memory_kv(smollm.model, new.prefix(torch.arange(5)))
     assert (kv5.keys - ref.keys).abs().max() < 1e-4                           # injected: as if computed with the others
+
+
+def test_read_outputs(pipeline):
+    rm = json.loads((pipeline / '04_read' / 'read_metrics.json').read_text())
+    c = json.loads((pipeline / '05_compare' / 'comparison.json').read_text())
+    assert rm['memory_unchanged'] and rm['n_test'] == c['n_test'] and rm['routing']['mrr'] == c['methods']['zrag_read']['retrieval']['mrr']
+    assert {r['pool_size'] for r in rm['curve']} == {2, 10}
+    assert set(rm['routing_controls']) == {'prior', 'chance', 'profile_correlation'} and 'mrr' in rm['routing_controls']['prior']
+    gens = read_jsonl(pipeline / '04_read' / 'generations.jsonl')
+    assert len(gens) == rm['n_test'] and all(sorted(g['ranked']) == list(range(rm['n_docs'])) for g in gens)
+
+
+def test_read_resumes_exactly(pipeline_copy, cli):
+    "Run again, the read stage trains nothing and evaluates the same; one more epoch equals an uninterrupted run."
+    rd = pipeline_copy / 'smoke' / '04_read'
+    rm = json.loads((rd / 'read_metrics.json').read_text())
+    n_rlog = len(read_jsonl(rd / 'train_log.jsonl'))
+    r = cli(*pipeline_args(pipeline_copy, cmd='read'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    rm2 = json.loads((rd / 'read_metrics.json').read_text())
+    assert len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog and rm2['history'] == rm['history'] and rm2['routing'] == rm['routing']
+    r = cli(*pipeline_args(pipeline_copy, '-p', 'read_epochs', '3', cmd='read'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    rm3 = json.loads((rd / 'read_metrics.json').read_text())
+    assert rm3['history'][:2] == rm['history'] and len(rm3['history']) == 3 and len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog * 3 // 2
+    r = cli(*pipeline_args(pipeline_copy, '-p', 'read_epochs', '3', '-p', 'resume', 'false', cmd='read'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
+    assert losses(json.loads((rd / 'read_metrics.json').read_text())) == losses(rm3)
+    r = cli(*pipeline_args(pipeline_copy, '-p', 'read_lr', '0.5', cmd='read'))
+    assert r.returncode == 2 and 'other read settings' in r.stderr and '-p resume false' in r.stderr

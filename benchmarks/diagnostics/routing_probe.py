@@ -9,20 +9,22 @@ rankings. Pick a variant on validation, never on test. About 3 minutes on the de
 """
 import json, sys, numpy as np, torch
 from zrag.core import load_params
-from zrag.evidence import open_written_run, build_evidence_dataset, add_lora, encode_evidence
+from zrag.write import open_written_run
+from zrag.stages import stage_dir
+from zrag.adapters import add_lora, load_adapter
+from zrag.evidence import build_evidence_dataset, encode_evidence
 from zrag.read import memory_kv, compose, read_generate, read_forward, rewind, question_targets
-from zrag.baselines import retrieval_metrics
-from peft import set_peft_model_state_dict
-from safetensors.torch import load_file
+from zrag.metrics import retrieval_metrics
 run = sys.argv[1] if len(sys.argv) > 1 else 'demo'
 params = load_params('params/demo.yaml', [('run_name', run)])
 cfg, ecfg = params.read, params.evidence
-rd, corpus, bb, manifest, ckp, memory = open_written_run(params)
+w = open_written_run(params)
+rd, corpus, bb, memory = w.run_dir, w.corpus, w.backbone, w.memory
 samples, _ = build_evidence_dataset(corpus, ecfg); qt = question_targets(samples); qs = {q.qid: q for q in corpus.questions}
 with torch.no_grad(): kv = memory_kv(bb.model, memory.prefix(torch.arange(memory.n_docs)))
 N, m = memory.n_docs, kv.m
 pm = add_lora(bb, ecfg, 0)
-set_peft_model_state_dict(pm, load_file(str(rd / '06_read' / 'adapter_best' / 'adapter_model.safetensors'))); pm.eval()
+load_adapter(pm, stage_dir(rd, 'read') / 'adapter_best')
 def attn_for(model, q, use_adapter=True):
     ids = encode_evidence(bb.tokenizer, qs[q].question)[0]
     cache = compose(kv, room=len(ids) + 60)
