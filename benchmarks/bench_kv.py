@@ -38,7 +38,7 @@ def main():
     with torch.no_grad(): pre = mem.prefix(torch.arange(mem.n_docs))        # [N, m, H]
     prompt = encode_evidence(bb.tokenizer, 'Which river flows through the capital of the country where Ada Venn was born?')[0]
     print(f"attention {a.attention}, torch threads {torch.get_num_threads()}, prompt {len(prompt)} tokens, m = {cfg.m_tokens}, {a.new_tokens} evidence tokens")
-    rows, full_kv = [], None
+    rows = []
     for n in sorted(a.sizes):
         # recompute: the memory's keys and values are computed for this query, then read
         with PeakRSS() as pr:

@@ -8,7 +8,7 @@ import argparse, time, tempfile
 import torch
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.data import load_corpus, CorpusConfig
-from zrag.write import WriteConfig, WriteTrainer, DocMemory, doc_nll, pad_batch, epoch_batches
+from zrag.write import WriteConfig, WriteTrainer, DocMemory, doc_nll, pad_batch
 
 
 def reference(bb, seqs, cfg, epochs):
@@ -41,7 +41,7 @@ def main():
     cfg = WriteConfig(batch_size=a.batch_size, epochs=a.epochs)
     with tempfile.TemporaryDirectory() as d:
         tr = WriteTrainer(bb, docs, cfg, d)
-        warm = tr.step(list(range(min(a.batch_size, len(docs)))), torch.Generator())   # warm-up, not timed
+        tr.step(list(range(min(a.batch_size, len(docs)))), torch.Generator())   # warm-up, not timed
         t0 = time.time(); hist = tr.fit(resume=False, progress=False); sec = time.time() - t0
         ntok = sum(len(s) for s in tr.seqs) * len(hist)
         ours = ntok / sec

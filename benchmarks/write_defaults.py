@@ -6,7 +6,6 @@ given setting and print identification (top-1: each document has its lowest NLL 
 Each setting is a JSON object of write parameters; NLL is the mean over the first --eval-tokens tokens, in eval
 mode (no token dropout). Results are printed one JSON line per setting."""
 import argparse, json, tempfile, time
-import torch
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, WriteTrainer, generate_from_z

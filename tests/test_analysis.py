@@ -1,6 +1,6 @@
 "Phase-1 analysis: batched matrix equals the reference on the real model; the report notebook runs through papermill."
 import json, re
-import numpy as np, pytest, torch
+import numpy as np, pytest
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, encode_docs
 from zrag.analysis import nll_matrix, nll_pair

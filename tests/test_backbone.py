@@ -1,5 +1,5 @@
 "The real bundled backbone: found in its package, converted once, loaded fast, frozen."
-import time, os
+import time
 import pytest, torch
 from zrag.backbone import load_backbone, BackboneConfig, bundled_model_dir, bundled_gguf, tiny_backbone
 from zrag.core import ZragError

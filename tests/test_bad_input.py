@@ -1,6 +1,5 @@
 "Bad input stops with one clear message (naming the key, the file and the line) and leaves nothing behind."
 import json
-import pytest
 
 
 def _args(tmp_path, *extra):

@@ -1,5 +1,5 @@
 "`zrag write` end to end on the real bundled model: run folder, resume after interrupt, mismatch errors."
-import json, os, signal, subprocess, sys, time
+import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from conftest import ROOT

@@ -1,5 +1,5 @@
 "The comparison stage and the endpoint reader on the real bundled model: loopback OpenAI-compatible server, timeouts, server errors, cache, secrets."
-import json, os, re
+import json, re
 import pytest
 from zrag.core import read_jsonl
 from zrag.answer import LocalReader, EndpointReader, AnswerCache, answer_all, serve_chat_completions

@@ -1,7 +1,5 @@
 "The readers on the real HotpotQA samples (skipped when ../shared/data/hotpotqa is absent)."
-import json
-import pytest
-from zrag.data import read_qa_file, build_corpus, load_corpus, CorpusConfig, corpus_manifest
+from zrag.data import read_qa_file, load_corpus, CorpusConfig, corpus_manifest
 
 
 def test_jsonl_layout(hotpot_dir):

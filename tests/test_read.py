@@ -5,7 +5,7 @@ from zrag.core import read_jsonl
 from conftest import pipeline_args
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, WriteTrainer, encode_docs
-from zrag.read import memory_kv, compose, read_forward, reference_forward, rewind, read_generate, write_new_document
+from zrag.read import memory_kv, compose, read_forward, reference_forward, rewind, write_new_document
 from zrag.analysis import nll_matrix
 
 pytestmark = pytest.mark.integration

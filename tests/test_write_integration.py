@@ -1,7 +1,7 @@
 "The write phase on the real bundled SmolLM2: memories identify their documents and regenerate them."
 import json
-import pytest, torch
-from zrag.data import load_corpus, CorpusConfig, corpus_manifest
+import pytest
+from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, WriteTrainer, generate_from_z, load_write_checkpoint
 from zrag.analysis import nll_matrix, own_rank
 

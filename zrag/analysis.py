@@ -9,7 +9,7 @@ __all__ = ['PHASE1_DIRS', 'AnalysisConfig', 'nll_pair', 'nll_matrix', 'own_rank'
            'ablation_subset', 'b1_alpha', 'b2_projection', 'phase1_summary', 'analyze_stage']
 
 # %% ../nbs/09_analysis.ipynb #2626821f
-import copy, json, math, time
+import copy, math, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn

@@ -8,7 +8,7 @@ __all__ = ['SYSTEM_PROMPT', 'USER_PROMPT', 'NO_EVIDENCE', 'AnswerConfig', 'reade
 
 # %% ../nbs/13_answer.ipynb #68eb8ff9
 import json, os, re, time, threading, urllib.request, urllib.error, socket
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .core import ZragError, check, param_group, append_jsonl, read_jsonl, sha256_text

@@ -8,7 +8,7 @@ __all__ = ['BUNDLED', 'BackboneConfig', 'cache_root', 'bundled_gguf', 'bundled_m
            'tiny_backbone']
 
 # %% ../nbs/03_backbone.ipynb #b4a4701b
-import os, json, math, time, shutil, ctypes, hashlib, importlib.util, tempfile, warnings
+import os, math, time, shutil, ctypes, hashlib, importlib.util, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch

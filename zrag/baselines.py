@@ -7,11 +7,11 @@ __all__ = ['RETRIEVERS', 'BUNDLED_DENSE', 'BaselineConfig', 'doc_string', 'BM25R
            'DenseRetriever', 'cached_retriever']
 
 # %% ../nbs/12_baselines.ipynb #e80be5f5
-import json, os, re, time, shutil
+import json, time, shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from .core import ZragError, check, param_group, atomic_write_json
+from .core import ZragError, check, param_group
 
 # %% ../nbs/12_baselines.ipynb #8518b948
 @param_group('baselines')

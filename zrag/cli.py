@@ -8,7 +8,6 @@ __all__ = ['RUN_HELP', 'environment_info', 'now', 'RunManifest', 'run_stages', '
 
 # %% ../nbs/15_cli.ipynb #ca5e4db1
 import sys, os, json, time, shutil, argparse, platform, subprocess, datetime
-from pathlib import Path
 from .core import ZragError, SECRET_PARAMS, load_params, atomic_write_json, param_reference
 from .stages import STAGES, META_DIR, run_path, check_layout
 

@@ -8,9 +8,9 @@ __all__ = ['SECRET_PARAMS', 'ZragError', 'ParamError', 'check', 'param_group', '
            'atomic_path', 'atomic_write_text', 'atomic_write_json', 'atomic_write_jsonl', 'append_jsonl', 'read_jsonl']
 
 # %% ../nbs/00_core.ipynb #de0e050d
-import os, sys, json, hashlib, random, tempfile, difflib, dataclasses, typing
+import os, json, hashlib, random, tempfile, difflib
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import fields, asdict
 from pathlib import Path
 import numpy as np, yaml
 

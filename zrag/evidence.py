@@ -10,7 +10,7 @@ __all__ = ['STOP', 'SPLITS', 'PROMPT', 'METRICS', 'EvidenceConfig', 'with_neighb
            'evidence_stage']
 
 # %% ../nbs/10_evidence.ipynb #35d3252b
-import json, time
+import time
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch, torch.nn.functional as F
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_text, atomic_write_jsonl

@@ -9,7 +9,7 @@ __all__ = ['ReadConfig', 'MemoryKV', 'memory_kv', 'PrefilledLayer', 'compose', '
            'read_evaluate', 'read_curve', 'read_metrics', 'read_identity', 'read_stage']
 
 # %% ../nbs/11_read.ipynb #1b944f04
-import contextlib, copy, math, time
+import contextlib, copy, time
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch
 from transformers import AttentionInterface, DynamicCache

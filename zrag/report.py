@@ -7,9 +7,8 @@ __all__ = ['TARGETS', 'analysis_dir', 'notebook_parameters', 'check_notebook_par
            'dashboard_rows', 'dashboard_markdown']
 
 # %% ../nbs/05_report.ipynb #5ad72730
-import json, base64
 from pathlib import Path
-from .core import ZragError, atomic_path, atomic_write_text
+from .core import ZragError, atomic_path
 
 # %% ../nbs/05_report.ipynb #580f7868
 def analysis_dir():

@@ -6,7 +6,6 @@
 __all__ = ['heatmap_order', 'save_fig', 'confusion_heatmap', 'margin_hist', 'bar_plot', 'side_by_side_page']
 
 # %% ../nbs/06_viz.ipynb #3896d33e
-from pathlib import Path
 import numpy as np
 import matplotlib
 matplotlib.use('Agg')

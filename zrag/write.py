@@ -9,12 +9,12 @@ __all__ = ['CKPT_FORMAT', 'WriteConfig', 'MemoryProjection', 'DocMemory', 'encod
            'run_backbone_config', 'open_written_run']
 
 # %% ../nbs/08_write.ipynb #cd487aff
-import time, math, json, datetime
+import time, json, datetime
 from dataclasses import dataclass, asdict, fields
 from functools import cached_property
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import ZragError, check, param_group, atomic_path, append_jsonl, read_jsonl, atomic_write_text
+from .core import ZragError, check, param_group, atomic_path, append_jsonl, atomic_write_text
 from .core import atomic_write_json, sha256_bytes, sha256_file
 from .data import Corpus, corpus_manifest, manifest_diff, load_corpus, save_corpus, read_saved_corpus
 from .backbone import load_backbone

@@ -7,7 +7,7 @@ rankings. Pick a variant on validation, never on test. About 3 minutes on the de
 
     .venv/bin/python benchmarks/diagnostics/routing_probe.py [run_name]
 """
-import json, sys, numpy as np, torch
+import sys, numpy as np, torch
 from zrag.core import load_params
 from zrag.write import open_written_run
 from zrag.stages import stage_dir
