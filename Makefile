@@ -8,11 +8,11 @@ PARAMS ?= params/demo.yaml
 # multi-GB CUDA build; elsewhere pip resolves torch normally. Override with `make TORCH=torch==X.Y.Z`.
 TORCH ?= $(shell ls /opt/wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1 && echo torch==2.13.0)
 
-.PHONY: install demo test test-slow nbtest check-sync sync bench clean-runs help
+.PHONY: install demo test test-slow nbtest lint check-sync sync bench clean-runs help
 
 help:
 	@echo "make demo       set up .venv and run the main job (zrag run -f $(PARAMS)), writes the report"
-	@echo "make test       set up .venv and run every test (sync/clean check, notebooks, pytest)"
+	@echo "make test       set up .venv and run every test (sync/clean check, ruff, notebooks, pytest)"
 	@echo "make test-slow  the slow checks left out of make test"
 	@echo "make bench      the benchmarks in benchmarks/"
 
@@ -42,7 +42,11 @@ sync: install
 nbtest: install
 	$(BIN)/nbdev_test --n_workers 2
 
-test: check-sync nbtest
+# Lines of at most 120 characters and pyflakes' checks, in notebooks, library, tests and benchmarks (pyproject.toml).
+lint: install
+	$(BIN)/ruff check
+
+test: check-sync lint nbtest
 	$(BIN)/python -m pytest
 
 test-slow: install

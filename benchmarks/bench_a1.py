@@ -26,7 +26,8 @@ def forward_flops(model, m, T):
     "FLOPs of one forward over m prefix + (T - 1) teacher-forced positions, logits on T positions."
     cfg = model.config
     S = m + T - 1
-    body = sum(l.weight.numel() for n, l in model.named_modules() if isinstance(l, torch.nn.Linear) and 'lm_head' not in n)
+    body = sum(l.weight.numel() for n, l in model.named_modules()
+               if isinstance(l, torch.nn.Linear) and 'lm_head' not in n)
     head = cfg.vocab_size * cfg.hidden_size
     attn = cfg.num_hidden_layers * 2 * S * S * cfg.hidden_size      # QK^T and AV, causal half of 2 * 2 * S^2 * d
     return 2 * body * S + 2 * head * T + attn
@@ -52,11 +53,15 @@ def main():
     err = max(abs(M[i, j] - r) for (i, j), r in zip(pairs, ref))
     ref_flops = np.mean([forward_flops(bb.model, m, len(seqs[i])) for i, _ in pairs])
     n2 = len(docs) ** 2
-    print(f"documents: {len(docs)}, pairs: {n2}, eval tokens: {a.eval_tokens}, threads: {torch.get_num_threads()}, max |batched - reference| = {err:.2e}")
+    print(f"documents: {len(docs)}, pairs: {n2}, eval tokens: {a.eval_tokens}, threads: {torch.get_num_threads()}, "
+          f"max |batched - reference| = {err:.2e}")
     print(f"machine fp32 matmul rate (2048^3): {rate / 1e9:.1f} GFLOP/s")
-    print(f"reference, one pair per forward: {1 / t_r:6.2f} pairs/s, {ref_flops / t_r / 1e9:6.1f} GFLOP/s = {ref_flops / t_r / rate:.0%} of matmul rate")
-    print(f"batched, length-bucketed:        {n2 / t_b:6.2f} pairs/s, {flops / t_b / 1e9:6.1f} GFLOP/s = {flops / t_b / rate:.0%} of matmul rate")
-    print(f"200 x 200 matrix at this rate: {200 * 200 / (n2 / t_b) / 60:.1f} min batched vs {200 * 200 * t_r / 60:.1f} min reference")
+    print(f"reference, one pair per forward: {1 / t_r:6.2f} pairs/s, {ref_flops / t_r / 1e9:6.1f} GFLOP/s = "
+          f"{ref_flops / t_r / rate:.0%} of matmul rate")
+    print(f"batched, length-bucketed:        {n2 / t_b:6.2f} pairs/s, {flops / t_b / 1e9:6.1f} GFLOP/s = "
+          f"{flops / t_b / rate:.0%} of matmul rate")
+    print(f"200 x 200 matrix at this rate: {200 * 200 / (n2 / t_b) / 60:.1f} min batched vs "
+          f"{200 * 200 * t_r / 60:.1f} min reference")
     print(f"ratio batched/reference: {(n2 / t_b) * t_r:.2f}x")
 
 

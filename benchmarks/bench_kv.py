@@ -30,14 +30,17 @@ class PeakRSS:
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--sizes', type=int, nargs='+', default=[200, 1000, 2000])
     ap.add_argument('--new-tokens', type=int, default=64)
-    ap.add_argument('--attention', choices=['gqa', 'sdpa'], default='gqa', help="zrag's grouped-query attention (default) or transformers' sdpa")
+    ap.add_argument('--attention', choices=['gqa', 'sdpa'], default='gqa',
+                    help="zrag's grouped-query attention (default) or transformers' sdpa")
     a = ap.parse_args(); gqa = a.attention == 'gqa'
     bb = load_backbone(BackboneConfig())
     cfg = WriteConfig()
     mem = DocMemory(max(a.sizes), cfg, bb.hidden_size, seed=0).eval()
     with torch.no_grad(): pre = mem.prefix(torch.arange(mem.n_docs))        # [N, m, H]
-    prompt = encode_evidence(bb.tokenizer, 'Which river flows through the capital of the country where Ada Venn was born?')[0]
-    print(f"attention {a.attention}, torch threads {torch.get_num_threads()}, prompt {len(prompt)} tokens, m = {cfg.m_tokens}, {a.new_tokens} evidence tokens")
+    question = 'Which river flows through the capital of the country where Ada Venn was born?'
+    prompt = encode_evidence(bb.tokenizer, question)[0]
+    print(f"attention {a.attention}, torch threads {torch.get_num_threads()}, prompt {len(prompt)} tokens, "
+          f"m = {cfg.m_tokens}, {a.new_tokens} evidence tokens")
     rows = []
     for n in sorted(a.sizes):
         # recompute: the memory's keys and values are computed for this query, then read
@@ -52,19 +55,26 @@ def main():
         read_generate(bb.model, cache, bb.embed, prompt, 2, gqa=gqa)                    # warm-up
         with PeakRSS() as pc:
             r2 = read_generate(bb.model, cache, bb.embed, prompt, a.new_tokens, gqa=gqa)
-        ttft = float(np.median([r2['ttft']] + [read_generate(bb.model, cache, bb.embed, prompt, 1, gqa=gqa)['ttft'] for _ in range(4)]))   # median of 5
+        ttft = float(np.median([r2['ttft']] + [read_generate(bb.model, cache, bb.embed, prompt, 1, gqa=gqa)['ttft']
+                                               for _ in range(4)]))   # median of 5
         assert r2['ids'] == r['ids'], 'the cached read must write the same tokens'
-        rows.append({'n': n, 'kv_s': t_kv, 'rec_ttft': rec_ttft, 'rec_full': rec_full, 'ttft': ttft, 'full': r2['seconds'],
-                     'mb32': kv.nbytes / 1e6, 'mb16': kv.nbytes / 2e6, 'peak_rec': pr.mb, 'peak_cache': pc.mb, 'tokens': len(r2['ids'])})
+        rows.append({'n': n, 'kv_s': t_kv, 'rec_ttft': rec_ttft, 'rec_full': rec_full, 'ttft': ttft,
+                     'full': r2['seconds'], 'mb32': kv.nbytes / 1e6, 'mb16': kv.nbytes / 2e6, 'peak_rec': pr.mb,
+                     'peak_cache': pc.mb, 'tokens': len(r2['ids'])})
         del cache, kv
-    print('\n| N | KV build (once) s | TTFT recompute s | TTFT cached s | ratio | per query recompute s | per query cached s | ratio | cache fp32 MB | cache bf16 MB | peak RSS recompute / cached MB |')
+    print('\n| N | KV build (once) s | TTFT recompute s | TTFT cached s | ratio | per query recompute s | '
+          'per query cached s | ratio | cache fp32 MB | cache bf16 MB | peak RSS recompute / cached MB |')
     print('|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        print(f"| {r['n']} | {r['kv_s']:.1f} | {r['rec_ttft']:.2f} | {r['ttft']:.3f} | {r['rec_ttft'] / r['ttft']:.0f}x | {r['rec_full']:.2f} | "
-              f"{r['full']:.2f} | {r['rec_full'] / r['full']:.1f}x | {r['mb32']:.0f} | {r['mb16']:.0f} | {r['peak_rec']:.0f} / {r['peak_cache']:.0f} |")
+        print(f"| {r['n']} | {r['kv_s']:.1f} | {r['rec_ttft']:.2f} | {r['ttft']:.3f} | "
+              f"{r['rec_ttft'] / r['ttft']:.0f}x | {r['rec_full']:.2f} | {r['full']:.2f} | "
+              f"{r['rec_full'] / r['full']:.1f}x | {r['mb32']:.0f} | {r['mb16']:.0f} | "
+              f"{r['peak_rec']:.0f} / {r['peak_cache']:.0f} |")
     big = rows[-1]
-    print(f"\nN = {big['n']}: time to first evidence token {big['ttft']:.3f} s with the cache (target < 1 s: {'PASS' if big['ttft'] < 1 else 'FAIL'}), "
-          f"{big['rec_ttft'] / big['ttft']:.0f}x faster than recomputing (target >= 30x: {'PASS' if big['rec_ttft'] / big['ttft'] >= 30 else 'FAIL'})")
+    speedup = big['rec_ttft'] / big['ttft']
+    print(f"\nN = {big['n']}: time to first evidence token {big['ttft']:.3f} s with the cache "
+          f"(target < 1 s: {'PASS' if big['ttft'] < 1 else 'FAIL'}), "
+          f"{speedup:.0f}x faster than recomputing (target >= 30x: {'PASS' if speedup >= 30 else 'FAIL'})")
 
 
 if __name__ == '__main__': main()

@@ -46,7 +46,8 @@ def main():
         ntok = sum(len(s) for s in tr.seqs) * len(hist)
         ours = ntok / sec
     ref = reference(bb, tr.seqs, cfg, a.epochs)
-    print(f"documents: {len(docs)}, lengths {min(map(len, tr.seqs))}-{max(map(len, tr.seqs))} tokens, epochs: {a.epochs}, threads: {torch.get_num_threads()}")
+    print(f"documents: {len(docs)}, lengths {min(map(len, tr.seqs))}-{max(map(len, tr.seqs))} tokens, "
+          f"epochs: {a.epochs}, threads: {torch.get_num_threads()}")
     print(f"reference (1 document/step, padded to longest): {ref:8.1f} tokens/s")
     print(f"zrag trainer (batch {a.batch_size}, length-bucketed):  {ours:8.1f} tokens/s")
     print(f"ratio zrag/reference: {ours / ref:.2f}x")

@@ -22,15 +22,18 @@ def hotpot_dir():
 
 
 def zrag_cli(*args, cwd=ROOT, timeout=600):
-    "Run the installed `zrag` console script; return the CompletedProcess. On timeout the whole process group is killed."
+    ("Run the installed `zrag` console script; return the CompletedProcess. "
+     "On timeout the whole process group is killed.")
     import signal
     exe = Path(sys.executable).parent / 'zrag'
-    p = subprocess.Popen([str(exe), *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)   # its own group: a papermill kernel it started dies with it
+    # its own group: a papermill kernel it started dies with it
+    p = subprocess.Popen([str(exe), *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
     try: out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL); out, err = p.communicate()
-        raise AssertionError(f"zrag {' '.join(map(str, args))} ran over {timeout} s; its last output:\n{(out or '')[-2000:]}\n{(err or '')[-3000:]}")
+        raise AssertionError(f"zrag {' '.join(map(str, args))} ran over {timeout} s; its last output:\n"
+                             f"{(out or '')[-2000:]}\n{(err or '')[-3000:]}")
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 

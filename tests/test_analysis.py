@@ -25,16 +25,21 @@ def test_report_through_papermill(tmp_path, cli):
     an = rd / '02_analyze'
     assert f"report: {an / 'phase1_report.html'}" in r.stdout
     for f in ['01_verification/A1_confusion/nll_matrix.npy', '01_verification/A1_confusion/confusion_metrics.json',
-              '01_verification/A1_confusion/confusion_table.csv', '01_verification/A1_confusion/artifacts/confusion_heatmap.png',
-              '01_verification/A1_confusion/artifacts/margin_hist.png', '01_verification/A1_confusion/samples/eyeball_20_worst.md',
+              '01_verification/A1_confusion/confusion_table.csv',
+              '01_verification/A1_confusion/artifacts/confusion_heatmap.png',
+              '01_verification/A1_confusion/artifacts/margin_hist.png',
+              '01_verification/A1_confusion/samples/eyeball_20_worst.md',
               '01_verification/A2_zonly/zonly_metrics.json', '01_verification/A2_zonly/samples/eyeball_20_best.md',
-              '01_verification/A2_zonly/samples/eyeball_20_worst.md', '01_verification/A3_zshuffle/shuffle_comparison.json',
+              '01_verification/A2_zonly/samples/eyeball_20_worst.md',
+              '01_verification/A3_zshuffle/shuffle_comparison.json',
               '01_verification/A3_zshuffle/artifacts/delta_barplot.png', '02_ablations/B1_alpha/metrics_alpha_0.json',
-              '02_ablations/B2_projection/metrics_random.json', '03_summary/dashboard.md', '03_summary/phase1_metrics.json', 'phase1_report.ipynb']:
+              '02_ablations/B2_projection/metrics_random.json', '03_summary/dashboard.md',
+              '03_summary/phase1_metrics.json', 'phase1_report.ipynb']:
         assert (an / f).is_file(), f
     html = (an / 'phase1_report.html').read_text()
     pngs = list(rd.rglob('*.png'))
-    assert len(pngs) == 5 and len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == len(pngs)   # every figure inline
+    # every figure inline
+    assert len(pngs) == 5 and len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == len(pngs)
     nll = np.load(an / '01_verification/A1_confusion/nll_matrix.npy')
     m = json.loads((an / '01_verification/A1_confusion/confusion_metrics.json').read_text())
     assert nll.shape == (4, 4) and m['n'] == 4
@@ -49,13 +54,15 @@ def test_report_through_papermill(tmp_path, cli):
     # clear_output with no front end: seen once in four fresh-clone CI runs here)
     import papermill as pm
     from conftest import ROOT
-    pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'), parameters={'run_dir': str(rd), 'widgets': False},
+    pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'),
+                        parameters={'run_dir': str(rd), 'widgets': False},
                         kernel_name='python3', progress_bar=False, cwd=str(ROOT), execution_timeout=600)
 
 
 def test_unknown_params_key_names_it(tmp_path):
     p = tmp_path / 'x.yaml'; p.write_text('stages: [write, analyze]\nmax_eval_token: 8\n')
-    with pytest.raises(ZragError, match=r"x.yaml:2: unknown parameter 'max_eval_token'. Did you mean 'max_eval_tokens'\?"):
+    with pytest.raises(ZragError, match=r"x.yaml:2: unknown parameter 'max_eval_token'. "
+                                        r"Did you mean 'max_eval_tokens'\?"):
         load_params(p)
 
 

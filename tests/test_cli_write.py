@@ -15,7 +15,8 @@ def test_write_smoke_run_folder(tmp_path, cli):
     r = cli(*_base(tmp_path))
     assert r.returncode == 0, r.stderr
     rd = tmp_path / 'smoke'
-    for f in ['corpus.json', 'corpus_manifest.json', '01_write/checkpoint.pt', '01_write/train_log.jsonl', '01_write/summary.md', '00_meta/run_manifest.json']:
+    for f in ['corpus.json', 'corpus_manifest.json', '01_write/checkpoint.pt', '01_write/train_log.jsonl',
+              '01_write/summary.md', '00_meta/run_manifest.json']:
         assert (rd / f).is_file(), f
     man = json.loads((rd / '00_meta/run_manifest.json').read_text())
     assert man['status'] == 'ok' and man['stages']['write']['status'] == 'ok'
@@ -61,7 +62,8 @@ def test_interrupt_then_resume_matches_uninterrupted(tmp_path):
     ck = tmp_path / 'b' / 'smoke' / '01_write' / 'checkpoint.pt'
     # A job started in the background by a shell inherits SIGINT as ignored, and Python then never raises
     # KeyboardInterrupt: give the child the default disposition, as a terminal's Ctrl-C would find it.
-    p = subprocess.Popen([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.Popen([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while time.time() - t0 < 300 and p.poll() is None:

@@ -1,11 +1,13 @@
-"The comparison stage and the endpoint reader on the real bundled model: loopback OpenAI-compatible server, timeouts, server errors, cache, secrets."
+("The comparison stage and the endpoint reader on the real bundled model: loopback OpenAI-compatible server, "
+ "timeouts, server errors, cache, secrets.")
 import json, re
 import pytest
 from zrag.core import read_jsonl
 from zrag.answer import LocalReader, EndpointReader, AnswerCache, answer_all, serve_chat_completions
 
 pytestmark = pytest.mark.integration
-PAIRS = [('Which river flows through Velmora?', 'Velmora. Velmora is a harbour city on the Ostra river.'), ('Is the sky green?', '')]
+PAIRS = [('Which river flows through Velmora?', 'Velmora. Velmora is a harbour city on the Ostra river.'),
+         ('Is the sky green?', '')]
 
 
 @pytest.fixture(scope='module')
@@ -21,7 +23,8 @@ def test_endpoint_reader_against_loopback_server(local, tmp_path):
         # answers are cached per (method, question, reader, evidence): a second pass asks nothing
         cache = AnswerCache(tmp_path / 'answers.jsonl')
         items = [(f'q{i}', q, e) for i, (q, e) in enumerate(PAIRS)]
-        _, n1 = answer_all(er, cache, 'bm25', items); _, n2 = answer_all(er, AnswerCache(tmp_path / 'answers.jsonl'), 'bm25', items)
+        _, n1 = answer_all(er, cache, 'bm25', items)
+        _, n2 = answer_all(er, AnswerCache(tmp_path / 'answers.jsonl'), 'bm25', items)
         assert (n1, n2) == (2, 0) and 'sk-test' not in (tmp_path / 'answers.jsonl').read_text()
     finally: srv.shutdown()
 
@@ -38,7 +41,8 @@ def test_timeout_and_server_error_are_recorded_not_raised(local, tmp_path):
         cache = AnswerCache(tmp_path / 'a.jsonl')
         recs, n = answer_all(er, cache, 'dense', [('q0', *PAIRS[0]), ('q1', *PAIRS[1])])
         assert n == 2 and all(r['error'].startswith('HTTP 503') and r['attempts'] == 3 for r in recs)
-        assert len(read_jsonl(tmp_path / 'a.jsonl')) == 2 and AnswerCache(tmp_path / 'a.jsonl').data == {}   # failures are retried next time
+        # failures are retried next time
+        assert len(read_jsonl(tmp_path / 'a.jsonl')) == 2 and AnswerCache(tmp_path / 'a.jsonl').data == {}
     finally: broken.shutdown()
     flaky = serve_chat_completions(local, fail_first=1)             # one 503, then an answer
     try:
@@ -49,11 +53,13 @@ def test_timeout_and_server_error_are_recorded_not_raised(local, tmp_path):
 
 def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     secret = 'sk-DO-NOT-WRITE-4242'
-    r = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-p', 'reader_api_key', secret, '-q')
+    r = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10',
+            '-p', 'reader_api_key', secret, '-q')
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / 'smoke' / '05_compare'
     c = json.loads((out / 'comparison.json').read_text())
-    assert c['methods']['bm25']['available'] and c['methods']['dense']['available'] and c['methods']['none']['retrieval'] is None
+    assert c['methods']['bm25']['available'] and c['methods']['dense']['available']
+    assert c['methods']['none']['retrieval'] is None
     assert not c['methods']['zrag_oracle_z']['available'] and 'evidence stage' in c['methods']['zrag_oracle_z']['note']
     for m in ('bm25', 'dense'):
         rm = c['methods'][m]['retrieval']
@@ -69,7 +75,8 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     r2 = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-q')
     assert r2.returncode == 0, r2.stderr[-3000:]
     c2 = json.loads((out / 'comparison.json').read_text())
-    assert all(c2['methods'][m]['newly_answered'] == 0 for m in ('none', 'bm25', 'dense')) and 'loaded' in c2['methods']['bm25']['note']
+    assert all(c2['methods'][m]['newly_answered'] == 0 for m in ('none', 'bm25', 'dense'))
+    assert 'loaded' in c2['methods']['bm25']['note']
 
 
 def test_compare_rows_of_the_pipeline(pipeline):

@@ -31,7 +31,8 @@ def test_corpus_from_hotpotqa_is_deterministic_and_leak_free(hotpot_dir):
     ids = {d.doc_id for d in a.documents}
     assert all(set(q.gold_ids) <= ids for q in a.questions)
     s = a.splits
-    assert not (set(s['train']) & set(s['test'])) and not (set(s['train']) & set(s['validation'])) and not (set(s['validation']) & set(s['test']))
+    assert not (set(s['train']) & set(s['test'])) and not (set(s['train']) & set(s['validation']))
+    assert not (set(s['validation']) & set(s['test']))
     assert sorted(s['train'] + s['validation'] + s['test']) == sorted(q.qid for q in a.questions)
     assert [d.doc_id for d in load_corpus(cfg, seed=6).documents] != [d.doc_id for d in a.documents]
     assert corpus_manifest(a)['corpus_hash'] == corpus_manifest(b)['corpus_hash']

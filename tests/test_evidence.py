@@ -19,21 +19,24 @@ def test_no_leakage_on_the_bundled_corpus():
     test_t = {(s['doc_id'], s['target']) for s in by['test']}
     assert not test_t & {(s['doc_id'], s['target']) for s in by['train'] + by['validation']}
     assert {s['qid'] for s in samples} <= {q.qid for q in corpus.questions}
-    assert any(s['answer_kind'] == 'yes_no' for s in samples) or not any(q.answer.lower() in ('yes', 'no') for q in corpus.questions)
+    assert (any(s['answer_kind'] == 'yes_no' for s in samples)
+            or not any(q.answer.lower() in ('yes', 'no') for q in corpus.questions))
 
 
 def test_evidence_outputs(pipeline):
     ev = pipeline / '03_evidence'
     for f in ['dataset/samples.jsonl', 'dataset/manifest.json', 'dataset/preview.md', 'train_log.jsonl', 'state.pt',
-              'adapter_best/adapter_config.json', 'adapter_best/adapter_model.safetensors', 'adapter_best/zrag_meta.json',
-              'generations.jsonl', 'evidence_metrics.json', 'regression.json', 'samples/eyeball_20_best.md',
-              'samples/eyeball_20_worst.md', 'samples/failures_coverage_0.md', 'evidence_analysis.ipynb', 'evidence_report.html']:
+              'adapter_best/adapter_config.json', 'adapter_best/adapter_model.safetensors',
+              'adapter_best/zrag_meta.json', 'generations.jsonl', 'evidence_metrics.json', 'regression.json',
+              'samples/eyeball_20_best.md', 'samples/eyeball_20_worst.md', 'samples/failures_coverage_0.md',
+              'evidence_analysis.ipynb', 'evidence_report.html']:
         assert (ev / f).is_file(), f
     m = json.loads((ev / 'evidence_metrics.json').read_text())
     gens = read_jsonl(ev / 'generations.jsonl')
     assert m['memory_frozen']['unchanged'] and m['n_test'] > 0
     assert {g['variant'] for g in gens} == {'z', 'shuffled_z', 'no_z'} and len(gens) == 3 * m['n_test']
-    for v in ('z', 'shuffled_z', 'no_z'):                      # the report's numbers are the means of the per-sample records
+    # the report's numbers are the means of the per-sample records
+    for v in ('z', 'shuffled_z', 'no_z'):
         for k in METRICS:
             assert m['variants'][v][k]['mean'] == pytest.approx(np.mean([g[k] for g in gens if g['variant'] == v]))
     test_q = {g['qid'] for g in gens}
@@ -54,7 +57,8 @@ def test_evidence_resumes_exactly(pipeline_copy, cli):
     r = cli(*pipeline_args(pipeline_copy, '-p', 'ev_epochs', '3', cmd='evidence'))
     assert r.returncode == 0, r.stderr[-3000:]
     m3 = json.loads((ev / 'evidence_metrics.json').read_text())
-    assert m3['history'][:2] == m['history'] and len(m3['history']) == 3 and len(read_jsonl(ev / 'train_log.jsonl')) == n_log * 3 // 2
+    assert m3['history'][:2] == m['history'] and len(m3['history']) == 3
+    assert len(read_jsonl(ev / 'train_log.jsonl')) == n_log * 3 // 2
     r = cli(*pipeline_args(pipeline_copy, '-p', 'ev_epochs', '3', '-p', 'resume', 'false', cmd='evidence'))
     assert r.returncode == 0, r.stderr[-3000:]
     losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
@@ -66,5 +70,6 @@ def test_evidence_resumes_exactly(pipeline_copy, cli):
 def test_evidence_needs_splits_and_a_checkpoint(tmp_path, cli):
     r = cli('evidence', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q')
     assert r.returncode == 2 and 'run the write stage first' in r.stderr
-    r = cli('run', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'stages', '[write, evidence]', '-p', 'epochs', '1', '-q')
+    r = cli('run', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'stages', '[write, evidence]',
+            '-p', 'epochs', '1', '-q')
     assert r.returncode == 2 and 'evidence data set has no' in r.stderr and 'raise n_docs' in r.stderr

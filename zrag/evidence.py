@@ -23,23 +23,28 @@ from .adapters import add_lora, AdapterTrainer
 @dataclass
 class EvidenceConfig:
     "The evidence data set, its LoRA adapter, training and evaluation."
-    evidence_neighbours: int = 1       # target = first answer sentence + up to k neighbouring sentences (next first, then previous)
-    evidence_fallback: str = 'overlap' # answer not in the document: 'overlap' (sentences ranked by word overlap with question + answer)
-                                       # or 'supporting' (the question's supporting-fact sentences of this document; overlap if none)
+    evidence_neighbours: int = 1       # target = first answer sentence + up to k neighbouring sentences (next first,
+                                       # then previous)
+    evidence_fallback: str = 'overlap' # answer not in the document: 'overlap' (sentences ranked by word overlap with
+                                       # question + answer) or 'supporting' (the question's supporting-fact sentences
+                                       # of this document; overlap if none)
     max_evidence_tokens: int = 64      # targets are cut to this many tokens, EOS included
     lora_r: int = 32                   # LoRA rank
     lora_alpha: int = 64               # LoRA scale numerator (scale = alpha / r)
     lora_dropout: float = 0.05         # LoRA dropout on the adapter's input (seeded per epoch: resumes are exact)
-    lora_targets: list = field(default_factory=lambda: ['q_proj', 'k_proj', 'v_proj', 'o_proj'])  # the attention projections
+    lora_targets: list = field(        # the attention projections
+        default_factory=lambda: ['q_proj', 'k_proj', 'v_proj', 'o_proj'])
     ev_lr: float = 1e-3                # AdamW learning rate of the adapter (no weight decay)
     ev_epochs: int = 8                 # passes over the training samples; the best epoch by validation loss is kept
     ev_batch_size: int = 8             # evidence samples per training step
     ev_max_new_tokens: int = 48        # greedy generation budget: fixed, never derived from the target's length
     ev_gen_batch_size: int = 16        # prompts per generate() call
     bootstrap: int = 1000              # resamples for the 95% intervals
-    wide_margin: float = 0.1           # "beats by a wide margin": mean difference >= this and its paired 95% interval above 0
-    rehearsal_weight: float = 0.5      # each step also trains z_i -> D_i reconstruction (the write loss) with the adapter on, times this
-                                       # weight, so that the adapter keeps the memory readable (phase-1 regression); 0 = off
+    wide_margin: float = 0.1           # "beats by a wide margin": mean difference >= this and its paired 95% interval
+                                       # above 0
+    rehearsal_weight: float = 0.5      # each step also trains z_i -> D_i reconstruction (the write loss) with the
+                                       # adapter on, times this weight, so that the adapter keeps the memory readable
+                                       # (phase-1 regression); 0 = off
     rehearsal_tokens: int = 64         # ... on each document's first N tokens
     regression_docs: int = 16          # phase-1 regression on the first N documents (0 = all): adapter off vs on
     regression_tokens: int = 32        # ... NLL over each document's first N tokens
@@ -48,20 +53,26 @@ class EvidenceConfig:
         for k in ('max_evidence_tokens', 'lora_r', 'lora_alpha', 'ev_epochs', 'ev_batch_size', 'ev_max_new_tokens',
                   'ev_gen_batch_size', 'bootstrap', 'regression_tokens'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
-        check(self.max_evidence_tokens >= 2, 'max_evidence_tokens', f"must be >= 2 (one token and EOS), got {self.max_evidence_tokens}")
+        check(self.max_evidence_tokens >= 2, 'max_evidence_tokens',
+              f"must be >= 2 (one token and EOS), got {self.max_evidence_tokens}")
         check(self.evidence_neighbours >= 0, 'evidence_neighbours', f"must be >= 0, got {self.evidence_neighbours}")
-        check(self.evidence_fallback in ('overlap', 'supporting'), 'evidence_fallback', f"must be 'overlap' or 'supporting', got {self.evidence_fallback!r}")
+        check(self.evidence_fallback in ('overlap', 'supporting'), 'evidence_fallback',
+              f"must be 'overlap' or 'supporting', got {self.evidence_fallback!r}")
         check(0 <= self.lora_dropout < 1, 'lora_dropout', f"must be in [0, 1), got {self.lora_dropout}")
         check(len(self.lora_targets) > 0 and all(isinstance(t, str) for t in self.lora_targets), 'lora_targets',
               f"must be a non-empty list of module names, got {self.lora_targets!r}")
         check(self.ev_lr > 0, 'ev_lr', f"must be > 0, got {self.ev_lr}")
-        check(self.wide_margin >= 0 and self.regression_docs >= 0, 'wide_margin' if self.wide_margin < 0 else 'regression_docs', "must be >= 0")
-        check(self.rehearsal_weight >= 0 and self.rehearsal_tokens >= 2, 'rehearsal_weight' if self.rehearsal_weight < 0 else 'rehearsal_tokens',
-              f"need rehearsal_weight >= 0 and rehearsal_tokens >= 2, got {self.rehearsal_weight}, {self.rehearsal_tokens}")
+        check(self.wide_margin >= 0 and self.regression_docs >= 0,
+              'wide_margin' if self.wide_margin < 0 else 'regression_docs', "must be >= 0")
+        check(self.rehearsal_weight >= 0 and self.rehearsal_tokens >= 2,
+              'rehearsal_weight' if self.rehearsal_weight < 0 else 'rehearsal_tokens',
+              f"need rehearsal_weight >= 0 and rehearsal_tokens >= 2, "
+              f"got {self.rehearsal_weight}, {self.rehearsal_tokens}")
 
 # %% ../nbs/10_evidence.ipynb #26bc78f2
-STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these those '
-           'which who whom what when where why how did does do than then as his her their he she they i you we not no yes'.split())
+STOP = set('a an the of in on at to for by with from and or but is are was were be been being it its this that these '
+           'those which who whom what when where why how did does do than then as his her their he she they i you we '
+           'not no yes'.split())
 
 def _content_words(s): return set(normalize_answer(s).split()) - STOP
 
@@ -103,10 +114,10 @@ def build_evidence_dataset(corpus, cfg):
             d = corpus.documents[index[g]]
             idx, method, kind = evidence_target(d, q, cfg.evidence_neighbours, cfg.evidence_fallback)
             target = ' '.join(d.sentences[i] for i in idx)
-            samples.append({'sid': f'{q.qid}:{g}', 'qid': q.qid, 'split': split_of[q.qid], 'type': q.type, 'question': q.question,
-                            'answer': q.answer, 'answers': list(q.answers), 'doc_idx': index[g], 'doc_id': g, 'title': d.title,
-                            'sentences': idx, 'target': target, 'method': method, 'answer_kind': kind,
-                            'answer_in_target': any(answer_in(a, target) for a in q.answers)})
+            samples.append({'sid': f'{q.qid}:{g}', 'qid': q.qid, 'split': split_of[q.qid], 'type': q.type,
+                            'question': q.question, 'answer': q.answer, 'answers': list(q.answers), 'doc_idx': index[g],
+                            'doc_id': g, 'title': d.title, 'sentences': idx, 'target': target, 'method': method,
+                            'answer_kind': kind, 'answer_in_target': any(answer_in(a, target) for a in q.answers)})
     test_keys = {(s['doc_id'], s['target']) for s in samples if s['split'] == 'test'}
     kept = [s for s in samples if s['split'] == 'test' or (s['doc_id'], s['target']) not in test_keys]
     info = {'dropped_shared_test_target': len(samples) - len(kept)}
@@ -118,9 +129,10 @@ def dataset_manifest(samples, info=None):
     for sp in SPLITS:
         ss = [s for s in samples if s['split'] == sp]
         count = lambda key: {v: sum(s[key] == v for s in ss) for v in sorted({s[key] for s in ss})}
-        man['splits'][sp] = {'n_samples': len(ss), 'n_questions': len({s['qid'] for s in ss}), 'by_method': count('method'),
-                             'by_answer_kind': count('answer_kind'), 'by_type': count('type'),
-                             'target_answer_coverage': float(np.mean([s['answer_in_target'] for s in ss])) if ss else None}
+        cov = float(np.mean([s['answer_in_target'] for s in ss])) if ss else None
+        man['splits'][sp] = {'n_samples': len(ss), 'n_questions': len({s['qid'] for s in ss}),
+                             'by_method': count('method'), 'by_answer_kind': count('answer_kind'),
+                             'by_type': count('type'), 'target_answer_coverage': cov}
     return man
 
 # %% ../nbs/10_evidence.ipynb #70f81a2b
@@ -130,11 +142,12 @@ def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
     "(prompt ids, target ids ending with EOS, or [] when `target` is None)."
     p = tokenizer(PROMPT.format(question=question), add_special_tokens=False)['input_ids']
     if target is None: return p, []
-    t = tokenizer(' ' + target, add_special_tokens=False)['input_ids'][:max_evidence_tokens - 1] + [tokenizer.eos_token_id]
-    return p, t
+    t = tokenizer(' ' + target, add_special_tokens=False)['input_ids']
+    return p, t[:max_evidence_tokens - 1] + [tokenizer.eos_token_id]
 
 def evidence_batch(backbone, prefix, items):
-    "`prefix` [B, m, H] (m may be 0), `items` [(prompt, target)]: (inputs_embeds [B, m+T, H], attention_mask, labels [B, m+T])."
+    ("`prefix` [B, m, H] (m may be 0), `items` [(prompt, target)]: "
+     "(inputs_embeds [B, m+T, H], attention_mask, labels [B, m+T]).")
     B, m = len(items), prefix.shape[1]
     seqs = [p + t for p, t in items]
     T = max(map(len, seqs))
@@ -152,7 +165,8 @@ def evidence_loss(model, inputs, mask, labels):
     "Mean cross-entropy over each sample's evidence tokens: [B]."
     logits = model(inputs_embeds=inputs, attention_mask=mask).logits.float()   # [B, L, V]
     B, L, V = logits.shape
-    nll = F.cross_entropy(logits.reshape(B * L, V), labels.reshape(B * L), ignore_index=-100, reduction='none').view(B, L)
+    nll = F.cross_entropy(logits.reshape(B * L, V), labels.reshape(B * L), ignore_index=-100,
+                          reduction='none').view(B, L)
     n = (labels != -100).sum(1).clamp(min=1)
     return nll.sum(1) / n
 
@@ -209,7 +223,8 @@ def train_evidence(backbone, pm, prefixes, train, validation, cfg, out_dir, seed
         return loss, {'loss': ev.item(), 'rehearsal_loss': None if rh is None else rh.item()}
     def val_loss():
         bs = cfg.ev_batch_size
-        return torch.cat([evidence_loss(pm, *batch(validation[s:s + bs])) for s in range(0, len(validation), bs)]).mean()
+        return torch.cat([evidence_loss(pm, *batch(validation[s:s + bs]))
+                          for s in range(0, len(validation), bs)]).mean()
     tr = AdapterTrainer(pm, out_dir, {'config': asdict(cfg), 'seed': seed, **(identity or {})}, cfg.ev_lr, seed,
                         'the evidence adapter')
     tr.fit(len(train), step_loss, val_loss, cfg.ev_epochs, cfg.ev_batch_size, resume, progress, 'evidence')
@@ -230,15 +245,17 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
     out = {'variants': {}, 'vs_z': {}}
     for v in variants:
         rs = [r for r in records if r['variant'] == v]
-        out['variants'][v] = {m: bootstrap_ci([r[m] for r in rs], n_boot, seed) for m in METRICS}
-        out['variants'][v]['answer_coverage_answerable'] = bootstrap_ci([r['answer_coverage'] for r in rs if r['answer_in_target']], n_boot, seed)
-        out['variants'][v]['coverage_by_type'] = {t: bootstrap_ci([r['answer_coverage'] for r in rs if r['type'] == t], n_boot, seed)
-                                                  for t in sorted({r['type'] for r in rs})}
+        res = out['variants'][v] = {m: bootstrap_ci([r[m] for r in rs], n_boot, seed) for m in METRICS}
+        res['answer_coverage_answerable'] = bootstrap_ci([r['answer_coverage'] for r in rs if r['answer_in_target']],
+                                                         n_boot, seed)
+        res['coverage_by_type'] = {t: bootstrap_ci([r['answer_coverage'] for r in rs if r['type'] == t], n_boot, seed)
+                                   for t in sorted({r['type'] for r in rs})}
     z = {r['sid']: r for r in records if r['variant'] == 'z'}
     for v in variants:
         if v == 'z': continue
         pairs = [(z[r['sid']], r) for r in records if r['variant'] == v and r['sid'] in z]
-        diffs = {m: paired_diff([a[m] for a, _ in pairs], [b[m] for _, b in pairs], n_boot, seed) for m in ('rougeL', 'answer_coverage')}
+        diffs = {m: paired_diff([a[m] for a, _ in pairs], [b[m] for _, b in pairs], n_boot, seed)
+                 for m in ('rougeL', 'answer_coverage')}
         wins = all(d['mean'] >= wide and d['lo'] > 0 for d in diffs.values())
         out['vs_z'][v] = {**diffs, 'beats_by_wide_margin': bool(wins)}
     return out
@@ -247,7 +264,8 @@ def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
 def evidence_samples(corpus, cfg, out_dir, manifest):
     "Build the evidence data set, write it under `out_dir/dataset/`, and return it by split."
     samples, info = build_evidence_dataset(corpus, cfg)
-    man = dataset_manifest(samples, info) | {'corpus_hash': manifest['corpus_hash'], 'evidence_fallback': cfg.evidence_fallback,
+    man = dataset_manifest(samples, info) | {'corpus_hash': manifest['corpus_hash'],
+                                             'evidence_fallback': cfg.evidence_fallback,
                                              'evidence_neighbours': cfg.evidence_neighbours}
     ds = out_dir / 'dataset'
     atomic_write_jsonl(ds / 'samples.jsonl', samples)
@@ -257,8 +275,9 @@ def evidence_samples(corpus, cfg, out_dir, manifest):
                       '| split | question | answer | method | target |', '|---|---|---|---|---|'] + rows))
     by = {sp: [s for s in samples if s['split'] == sp] for sp in SPLITS}
     empty = [sp for sp in SPLITS if not by[sp]]
-    if empty: raise ZragError(f"the evidence data set has no {' and no '.join(empty)} samples ({len(corpus.questions)} "
-                              "questions in the corpus). Use a corpus with more questions (raise n_docs) or change split_fracs.")
+    if empty: raise ZragError(f"the evidence data set has no {' and no '.join(empty)} samples "
+                              f"({len(corpus.questions)} questions in the corpus). "
+                              "Use a corpus with more questions (raise n_docs) or change split_fracs.")
     return by
 
 # %% ../nbs/10_evidence.ipynb #ev7code
@@ -267,7 +286,8 @@ def evaluate_variants(backbone, pm, prefixes, test, documents, cfg, seed=0):
     prompts = [encode_evidence(backbone.tokenizer, s['question'])[0] for s in test]
     perm = derangement(len(prefixes), seed)
     doc_of = {'z': [s['doc_idx'] for s in test], 'shuffled_z': [perm[s['doc_idx']] for s in test], 'no_z': None}
-    keep = ('sid', 'qid', 'type', 'question', 'answer', 'doc_idx', 'target', 'method', 'answer_kind', 'answer_in_target')
+    keep = ('sid', 'qid', 'type', 'question', 'answer', 'doc_idx', 'target', 'method', 'answer_kind',
+            'answer_in_target')
     records, timing = [], {}
     for v, idx in doc_of.items():
         t0 = time.time()
@@ -287,7 +307,8 @@ def regression_check(backbone, peft_model, memory, documents, cfg, seed, progres
     n = cfg.regression_docs or len(documents)
     seqs = encode_docs(backbone.tokenizer, [d.text for d in documents[:n]], cfg.regression_tokens)
     peft_model.eval()
-    with peft_model.disable_adapter(): off = nll_matrix(backbone, memory, seqs, cfg.regression_tokens, z_idx=list(range(n)))
+    with peft_model.disable_adapter():
+        off = nll_matrix(backbone, memory, seqs, cfg.regression_tokens, z_idx=list(range(n)))
     on = nll_matrix(backbone, memory, seqs, cfg.regression_tokens, z_idx=list(range(n)))
     res = {'n_docs': n, 'max_eval_tokens': cfg.regression_tokens}
     for name, m in (('adapter_off', off), ('adapter_on', on)):
@@ -313,10 +334,11 @@ def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 def _eyeball(title, rows, docs):
     lines = [f'# {title}', '']
     for r in rows:
-        lines += [f"## {r['sid']} ({r['type']}, {r['method']}) ROUGE-L {r['rougeL']:.3f}, coverage {r['answer_coverage']:.0f}",
+        lines += [f"## {r['sid']} ({r['type']}, {r['method']}) ROUGE-L {r['rougeL']:.3f}, "
+                  f"coverage {r['answer_coverage']:.0f}",
                   '', f"**Question:** {r['question']}  ", f"**Answer:** {r['answer']}  ",
-                  f"**Document:** {docs[r['doc_idx']].title}", '', '| target evidence | generated from z |', '|---|---|',
-                  f"| {_cell(r['target'])} | {_cell(r['generated'])} |", '']
+                  f"**Document:** {docs[r['doc_idx']].title}", '', '| target evidence | generated from z |',
+                  '|---|---|', f"| {_cell(r['target'])} | {_cell(r['generated'])} |", '']
     return '\n'.join(lines)
 
 def write_eyeball_pages(out_dir, records, docs):
@@ -358,7 +380,8 @@ def evidence_stage(params, progress=True):
     atomic_write_json(out / 'evidence_metrics.json',
                       evidence_metrics(by, summary, tr, train_s, timing, cfg, pm, w.memory, frozen))
     write_eyeball_pages(out, records, w.corpus.documents)
-    if not frozen['unchanged']: raise ZragError("the memory changed during evidence training: this is a bug, please report it.")
+    if not frozen['unchanged']:
+        raise ZragError("the memory changed during evidence training: this is a bug, please report it.")
     html = execute_report(analysis_dir() / 'evidence_analysis.ipynb', out, {'run_dir': str(w.run_dir)},
                           html_name='evidence_report.html', progress=progress)
     z = summary['variants']

@@ -26,11 +26,13 @@ class ReadConfig:
     "The read phase: all memories at once, no retriever."
     read_pool: int = 0              # documents with each training question: 0 = the full pool; else a random pool
                                     # of this size holding the gold documents
-    read_lr: float = 1e-3           # AdamW learning rate of the read adapter (its shape: the evidence phase's lora_* keys)
+    read_lr: float = 1e-3           # AdamW learning rate of the read adapter (its shape: the evidence phase's
+                                    # lora_* keys)
     read_epochs: int = 6            # passes over the training questions; the best epoch by validation loss is kept
     read_batch_size: int = 4        # questions per step
     read_max_new_tokens: int = 48   # greedy evidence budget at test time
-    read_pool_sizes: list = field(default_factory=lambda: [2, 4, 8, 16, 0])   # N for the accuracy-against-N curve (0 = all)
+    read_pool_sizes: list = field(default_factory=lambda: [2, 4, 8, 16, 0])   # N for the accuracy-against-N curve
+                                                                              # (0 = all)
     kv_batch_size: int = 64         # documents per forward when their keys and values are computed
 
     def __post_init__(self):
@@ -64,7 +66,8 @@ def memory_kv(model, prefixes, batch_size=64, dtype=None):
     ks, vs = [], []
     for s in range(0, len(prefixes), batch_size):
         pkv = model(inputs_embeds=prefixes[s:s + batch_size], use_cache=True, logits_to_keep=1).past_key_values
-        ks.append(torch.stack([l.keys for l in pkv.layers])); vs.append(torch.stack([l.values for l in pkv.layers]))  # [L, b, kv, m, d]
+        ks.append(torch.stack([l.keys for l in pkv.layers]))                  # [L, b, kv, m, d]
+        vs.append(torch.stack([l.values for l in pkv.layers]))
     kv = MemoryKV(torch.cat(ks, 1), torch.cat(vs, 1))
     return kv.to(dtype) if dtype is not None else kv
 
@@ -82,8 +85,11 @@ class PrefilledLayer(DynamicLayer):
     def _views(self): self.keys, self.values = self.kbuf[:, :, :self.n], self.vbuf[:, :, :self.n]
     def update(self, key_states, value_states, *args, **kwargs):
         t = key_states.shape[-2]
-        if self.n + t > self.kbuf.shape[-2]: raise ZragError(f"the memory cache has room for {self.kbuf.shape[-2] - self.P} query tokens; this query needs {self.n + t - self.P}.")
-        self.kbuf[:, :, self.n:self.n + t] = key_states.to(self.dtype); self.vbuf[:, :, self.n:self.n + t] = value_states.to(self.dtype)
+        if self.n + t > self.kbuf.shape[-2]:
+            raise ZragError(f"the memory cache has room for {self.kbuf.shape[-2] - self.P} query tokens; "
+                            f"this query needs {self.n + t - self.P}.")
+        self.kbuf[:, :, self.n:self.n + t] = key_states.to(self.dtype)
+        self.vbuf[:, :, self.n:self.n + t] = value_states.to(self.dtype)
         self.n += t; self._views()
         return self.keys, self.values
     def rewind(self): self.n = self.P; self._views()
@@ -91,7 +97,8 @@ class PrefilledLayer(DynamicLayer):
 def compose(kv, room=256, batch=1):
     "A cache holding `kv`'s documents side by side (`batch` copies), with room for `room` query tokens."
     L, n, H, m, D = kv.keys.shape
-    flat = lambda t: t.permute(0, 2, 1, 3, 4).reshape(L, H, n * m, D)[:, None].expand(L, batch, H, n * m, D)   # [L, B, kv, n*m, d]
+    # [L, B, kv, n*m, d]
+    flat = lambda t: t.permute(0, 2, 1, 3, 4).reshape(L, H, n * m, D)[:, None].expand(L, batch, H, n * m, D)
     K, V = flat(kv.keys), flat(kv.values)
     cache = DynamicCache()
     cache.layers = [PrefilledLayer(K[l], V[l], room) for l in range(L)]
@@ -115,19 +122,25 @@ def read_forward(model, cache, embeds, mask=None, start=None, gqa=True, **kw):
                      cache_position=torch.arange(P, P + T, device=embeds.device), use_cache=True, **kw)
 
 # %% ../nbs/11_read.ipynb #140d458d
-def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None, **kwargs):
-    "transformers' `sdpa` attention with grouped-query heads stacked along the query axis instead of repeating keys and values."
+def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None,
+                       **kwargs):
+    ("transformers' `sdpa` attention with grouped-query heads stacked along the query axis instead of repeating "
+     "keys and values.")
     B, Hq, T, D = query.shape; Hkv, S = key.shape[1], key.shape[2]; g = Hq // Hkv
-    q = query.reshape(B, Hkv, g * T, D)                                       # [B, kv, g*T, d]: a group's query heads, stacked
+    # [B, kv, g*T, d]: a group's query heads, stacked
+    q = query.reshape(B, Hkv, g * T, D)
     mask = attention_mask
-    if mask is None and T > 1 and S > T:                                      # no mask but earlier positions: the bottom-right causal mask
+    # no mask but earlier positions: the bottom-right causal mask
+    if mask is None and T > 1 and S > T:
         mask = torch.ones(T, S, dtype=torch.bool, device=query.device).tril(S - T)[None, None]   # [1, 1, T, S]
     if mask is not None:
-        if mask.shape[1] != 1: raise ZragError(f"gqa_sdpa_attention needs a mask shared by all heads, got {tuple(mask.shape)}")
+        if mask.shape[1] != 1:
+            raise ZragError(f"gqa_sdpa_attention needs a mask shared by all heads, got {tuple(mask.shape)}")
         mask = mask[:, :, None].expand(mask.shape[0], 1, g, T, S).reshape(mask.shape[0], 1, g * T, S)   # [B, 1, g*T, S]
         if mask.dtype != torch.bool: mask = mask.to(key.dtype)
     out = torch.nn.functional.scaled_dot_product_attention(q.to(key.dtype), key, value, attn_mask=mask,
-              dropout_p=dropout if module.training else 0.0, scale=scaling, is_causal=mask is None and T > 1)   # [B, kv, g*T, d]
+                                                           dropout_p=dropout if module.training else 0.0, scale=scaling,
+                                                           is_causal=mask is None and T > 1)   # [B, kv, g*T, d]
     return out.to(query.dtype).reshape(B, Hq, T, D).transpose(1, 2).contiguous(), None   # [B, T, Hq, d]
 
 AttentionInterface.register('zrag_gqa_sdpa', gqa_sdpa_attention)
@@ -146,22 +159,23 @@ def gqa_attention(model):
 def reference_forward(model, prefixes, embeds):
     "The full forward that a composed cache stands for: `prefixes` [n, m, H] side by side, then `embeds` [1, T, H]."
     n, m, H = prefixes.shape; T = embeds.shape[1]; S = n * m + T
-    x = torch.cat([prefixes.reshape(1, n * m, H), embeds], 1)                 # [1, n*m+T, H]
-    doc = torch.arange(n).repeat_interleave(m)                                # [n*m]: which document each memory token is
+    x = torch.cat([prefixes.reshape(1, n * m, H), embeds], 1)               # [1, n*m+T, H]
+    doc = torch.arange(n).repeat_interleave(m)                              # [n*m]: which document each memory token is
     allowed = torch.zeros(S, S, dtype=torch.bool)
     allowed[:n * m, :n * m] = (doc[:, None] == doc[None, :]) & torch.ones(m, m, dtype=torch.bool).tril().repeat(n, n)
-    allowed[n * m:, :n * m] = True                                            # the question sees every memory token
+    allowed[n * m:, :n * m] = True                                          # the question sees every memory token
     allowed[n * m:, n * m:] = torch.ones(T, T, dtype=torch.bool).tril()
-    bias = torch.zeros(S, S).masked_fill(~allowed, torch.finfo(torch.float32).min)[None, None].to(x.dtype)   # [1, 1, S, S]
+    lowest = torch.finfo(torch.float32).min
+    bias = torch.zeros(S, S).masked_fill(~allowed, lowest)[None, None].to(x.dtype)   # [1, 1, S, S]
     pos = torch.cat([torch.arange(m).repeat(n), torch.arange(m, m + T)])[None]
     return model(inputs_embeds=x, attention_mask=bias, position_ids=pos).logits[:, n * m:]
 
 # %% ../nbs/11_read.ipynb #0e196d0a
 def routing_scores(attn, n_docs, m):
     "Attention mass per document: `attn` [layers, heads, T, P(+...)] over the first P = n_docs*m keys -> [n_docs]."
-    mem = attn[..., :n_docs * m].float()                                      # [L, h, T, n*m]
-    per_doc = mem.reshape(*mem.shape[:-1], n_docs, m).sum(-1)                 # [L, h, T, n]: mass on each document's m tokens
-    return per_doc.mean(dim=(0, 1, 2))                                        # [n]
+    mem = attn[..., :n_docs * m].float()                                # [L, h, T, n*m]
+    per_doc = mem.reshape(*mem.shape[:-1], n_docs, m).sum(-1)           # [L, h, T, n]: mass on each document's m tokens
+    return per_doc.mean(dim=(0, 1, 2))                                  # [n]
 
 @torch.no_grad()
 def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=None, gqa=True):
@@ -173,7 +187,8 @@ def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=Non
     x = embed(torch.tensor([prompt_ids], device=dev))                        # [1, T, H]: the question, in one forward
     with gqa_attention(model) if gqa else contextlib.nullcontext():         # switched once for the whole reading
         for step in range(max_new_tokens):
-            nxt = int(read_forward(model, cache, x, gqa=gqa, logits_to_keep=1).logits[0, -1].argmax())   # logits of the last position only
+            # logits of the last position only
+            nxt = int(read_forward(model, cache, x, gqa=gqa, logits_to_keep=1).logits[0, -1].argmax())
             if step == 0: ttft = time.time() - t0
             if eos_id is not None and nxt == eos_id: break
             out.append(nxt)
@@ -182,27 +197,32 @@ def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=Non
 
 @torch.no_grad()
 def read_routing(model, cache, embed, prompt_ids, gen_ids):
-    "Per-document attention mass of the positions that generated `gen_ids` (one teacher-forced eager forward): [n_docs]."
+    ("Per-document attention mass of the positions that generated `gen_ids` (one teacher-forced eager forward): "
+     "[n_docs].")
     rewind(cache)
     dev = cache.layers[0].kbuf.device
     seq = list(prompt_ids) + list(gen_ids)[:-1] if gen_ids else list(prompt_ids)
     impl = model.config._attn_implementation
-    model.set_attn_implementation('eager')                                   # attention weights are only returned by eager attention
+    # attention weights are only returned by eager attention
+    model.set_attn_implementation('eager')
     try: o = read_forward(model, cache, embed(torch.tensor([seq], device=dev)), output_attentions=True)
     finally: model.set_attn_implementation(impl)
     n_gen = max(1, len(gen_ids))
-    attn = torch.stack([a[0] for a in o.attentions])[:, :, -n_gen:]          # [layers, heads, generating positions, keys]
+    attn = torch.stack([a[0] for a in o.attentions])[:, :, -n_gen:]   # [layers, heads, generating positions, keys]
     return routing_scores(attn, cache.layers[0].P // cache.m, cache.m)
 
 # %% ../nbs/11_read.ipynb #242e07b1
 def routing_controls(profiles, golds, ks=(1, 2, 5, 10), seed=0, n_random=200):
     "Question-independent controls for routing `profiles` [questions, N] scored against `golds` [set of gold indices]."
     P = np.asarray(profiles, dtype=float); Q, N = P.shape
-    loo = [np.argsort(-(P.sum(0) - P[i]), kind='stable').tolist() for i in range(Q)]   # rank by the other questions' mean profile
+    # rank by the other questions' mean profile
+    loo = [np.argsort(-(P.sum(0) - P[i]), kind='stable').tolist() for i in range(Q)]
     rng = np.random.default_rng([seed, 11])
-    rand = [retrieval_metrics([rng.permutation(N).tolist() for _ in range(Q)], golds, list(ks)) for _ in range(n_random)]
+    rand = [retrieval_metrics([rng.permutation(N).tolist() for _ in range(Q)], golds, list(ks))
+            for _ in range(n_random)]
     C = np.corrcoef(P) if Q > 1 and (P.std(1) > 0).all() else None            # [Q, Q]
-    return {'prior': retrieval_metrics(loo, golds, list(ks)), 'chance': {k: float(np.mean([r[k] for r in rand])) for k in rand[0]},
+    return {'prior': retrieval_metrics(loo, golds, list(ks)),
+            'chance': {k: float(np.mean([r[k] for r in rand])) for k in rand[0]},
             'profile_correlation': None if C is None else float((C.sum() - Q) / (Q * (Q - 1)))}
 
 # %% ../nbs/11_read.ipynb #60bb5fb2
@@ -210,7 +230,8 @@ def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_st
     "A memory with one more document (token ids `ids`, EOS included), its z trained with the projection frozen."
     from zrag.write import doc_nll, pad_batch
     g = torch.Generator().manual_seed(seed)
-    z = (torch.randn(1, *memory.z.shape[1:], generator=g) * init_std).to(memory.z.device).requires_grad_(True)   # [1, m, z_dim]
+    # [1, m, z_dim]
+    z = (torch.randn(1, *memory.z.shape[1:], generator=g) * init_std).to(memory.z.device).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     x, mask = pad_batch([ids], backbone.tokenizer.pad_token_id or 0)
     for p in memory.parameters(): p.requires_grad_(False)
@@ -234,7 +255,8 @@ def read_loss(model, kv, pool, batch, embed, pad_id):
     "Mean evidence cross-entropy of `batch` [(prompt ids, target ids)] read from the documents `pool` of `kv`: [B]."
     B = len(batch); sub = kv.select(pool) if pool is not None else kv
     L, n, H, m, D = sub.keys.shape
-    flat = lambda t: t.permute(0, 2, 1, 3, 4).reshape(L, H, n * m, D)[:, None].expand(L, B, H, n * m, D)   # [L, B, kv, n*m, d]
+    # [L, B, kv, n*m, d]
+    flat = lambda t: t.permute(0, 2, 1, 3, 4).reshape(L, H, n * m, D)[:, None].expand(L, B, H, n * m, D)
     cache = DynamicCache(ddp_cache_data=list(zip(flat(sub.keys), flat(sub.values))))
     seqs = [p + t for p, t in batch]; T = max(map(len, seqs))
     ids = torch.full((B, T), pad_id, dtype=torch.long); mask = torch.zeros(B, T, dtype=torch.long)
@@ -245,7 +267,8 @@ def read_loss(model, kv, pool, batch, embed, pad_id):
     dev = sub.keys.device
     emb = embed(ids.to(dev))                                                  # [B, T, H]
     logits = read_forward(model, cache, emb, mask.to(dev), start=m).logits.float()   # [B, T, V]
-    nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100, reduction='none').view(B, T)
+    nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100,
+                                            reduction='none').view(B, T)
     return nll.sum(1) / (labels != -100).sum(1).clamp(min=1).to(dev)
 
 # %% ../nbs/11_read.ipynb #rd1code
@@ -264,7 +287,8 @@ def read_data(corpus, ecfg, tokenizer):
     qs = {q.qid: q for q in corpus.questions}
     split = {sp: [q for q, v in qt.items() if v[0] == sp] for sp in SPLITS}
     empty = [sp for sp, v in split.items() if not v]
-    if empty: raise ZragError(f"the read phase has no {' and no '.join(empty)} questions: raise n_docs or change split_fracs.")
+    if empty: raise ZragError(f"the read phase has no {' and no '.join(empty)} questions: "
+                              "raise n_docs or change split_fracs.")
     enc = {q: encode_evidence(tokenizer, qs[q].question, qt[q][1], ecfg.max_evidence_tokens) for q in qt}
     return ReadData(qs, qt, split, enc)
 
@@ -325,7 +349,8 @@ def read_curve(pm, kv, data, full, backbone, cfg, seed):
     "Coverage, ROUGE-L and latency of the test questions against the pool size (`read_pool_sizes`)."
     curve = []
     for n in cfg.read_pool_sizes:
-        recs = full if (not n or n >= kv.n_docs) else read_evaluate(pm, kv, data, data.splits['test'], n, backbone, cfg, seed)
+        recs = (full if (not n or n >= kv.n_docs)
+                else read_evaluate(pm, kv, data, data.splits['test'], n, backbone, cfg, seed))
         curve.append({'pool_size': recs[0]['pool_size'], **{k: float(np.mean([r[k] for r in recs]))
                                                            for k in ('answer_coverage', 'rougeL', 'ttft', 'seconds')}})
     return curve
@@ -336,11 +361,12 @@ def read_metrics(full, curve, data, trainer, kv, memory, kv_seconds, unchanged, 
     gold = [set(r['gold']) for r in full]
     return {'n_test': len(full), 'n_train': len(data.splits['train']), 'n_validation': len(data.splits['validation']),
             'n_docs': N, 'history': trainer.history, 'best_epoch': trainer.best['epoch'],
-            'best_val_loss': trainer.best['val_loss'], 'routing': retrieval_metrics([r['ranked'] for r in full], gold, ks),
+            'best_val_loss': trainer.best['val_loss'],
+            'routing': retrieval_metrics([r['ranked'] for r in full], gold, ks),
             'answer_coverage': bootstrap_ci([r['answer_coverage'] for r in full], n_boot, seed),
             'rougeL': bootstrap_ci([r['rougeL'] for r in full], n_boot, seed), 'curve': curve,
-            'kv_seconds': kv_seconds, 'kv_bytes': kv.nbytes, 'kv_bytes_bf16': kv.nbytes // 2, 'z_bytes': memory.z.numel() * 4,
-            'ttft': float(np.mean([r['ttft'] for r in full])),
+            'kv_seconds': kv_seconds, 'kv_bytes': kv.nbytes, 'kv_bytes_bf16': kv.nbytes // 2,
+            'z_bytes': memory.z.numel() * 4, 'ttft': float(np.mean([r['ttft'] for r in full])),
             'seconds_per_question': float(np.mean([r['seconds'] for r in full])), 'memory_unchanged': unchanged,
             'read_pool': params.read.read_pool,
             'routing_controls': routing_controls([[r['routing'][d] for d in range(N)] for r in full], gold, ks, seed)}
@@ -348,7 +374,8 @@ def read_metrics(full, curve, data, trainer, kv, memory, kv_seconds, unchanged, 
 # %% ../nbs/11_read.ipynb #rd5code
 def read_identity(cfg, ecfg, seed, written):
     "What the read adapter's training depends on; a saved state from other settings is refused, not mixed in."
-    return {'read': {k: v for k, v in asdict(cfg).items() if k not in ('read_epochs', 'read_max_new_tokens', 'read_pool_sizes')},
+    return {'read': {k: v for k, v in asdict(cfg).items()
+                     if k not in ('read_epochs', 'read_max_new_tokens', 'read_pool_sizes')},
             'evidence': {k: v for k, v in asdict(ecfg).items() if k.startswith(('evidence_', 'max_evidence', 'lora_'))},
             'seed': seed, **written.identity()}
 
@@ -372,6 +399,7 @@ def read_stage(params, progress=True):
     m = read_metrics(full, curve, data, tr, kv, w.memory, kv_seconds, memory_hash(w.memory) == h0, params)
     atomic_write_json(out / 'read_metrics.json', m)
     ctl = m['routing_controls']
-    return {'test_questions': len(full), 'routing_recall@2': m['routing'].get('recall@2'), 'routing_mrr': m['routing']['mrr'],
-            'prior_mrr': ctl['prior']['mrr'], 'profile_correlation': ctl['profile_correlation'],
-            'coverage': m['answer_coverage']['mean'], 'rougeL': m['rougeL']['mean'], 'ttft_s': m['ttft']}
+    return {'test_questions': len(full), 'routing_recall@2': m['routing'].get('recall@2'),
+            'routing_mrr': m['routing']['mrr'], 'prior_mrr': ctl['prior']['mrr'],
+            'profile_correlation': ctl['profile_correlation'], 'coverage': m['answer_coverage']['mean'],
+            'rougeL': m['rougeL']['mean'], 'ttft_s': m['ttft']}

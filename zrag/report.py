@@ -16,7 +16,8 @@ def analysis_dir():
     import zrag
     for cand in (Path(zrag.__file__).resolve().parent.parent / 'nbs' / 'analysis', Path.cwd() / 'nbs' / 'analysis'):
         if cand.is_dir(): return cand
-    raise ZragError("nbs/analysis/ not found: the report notebooks ship with the repository. Run zrag from a clone (pip install -e .).")
+    raise ZragError("nbs/analysis/ not found: the report notebooks ship with the repository. "
+                    "Run zrag from a clone (pip install -e .).")
 
 # %% ../nbs/05_report.ipynb #563d144b
 def notebook_parameters(path):
@@ -31,14 +32,17 @@ def check_notebook_parameters(path, params):
     known = notebook_parameters(path)
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise ZragError(f"{Path(path).name}: unknown parameter(s) {', '.join(map(repr, unknown))}; the notebook declares: {', '.join(known)}. Fix the key or add it to the notebook's parameters cell.")
+        raise ZragError(f"{Path(path).name}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                        f"the notebook declares: {', '.join(known)}. "
+                        "Fix the key or add it to the notebook's parameters cell.")
 
 # %% ../nbs/05_report.ipynb #a47e0c0b
 def render_html(nb_path, html_path, exclude_input=True):
     "Render an executed notebook to a self-contained HTML file (figures inline)."
     from nbconvert import HTMLExporter
     import nbformat
-    body, _ = HTMLExporter(exclude_input=exclude_input, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nbformat.read(str(nb_path), as_version=4))
+    exporter = HTMLExporter(exclude_input=exclude_input, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(str(nb_path), as_version=4))
     with atomic_path(html_path) as tmp: Path(tmp).write_text(body)
     return Path(html_path)
 
@@ -51,10 +55,12 @@ def execute_report(nb_path, out_dir, params, html_name=None, kernel='python3', p
     out_dir.mkdir(parents=True, exist_ok=True)
     out_nb, running = out_dir / nb_path.name, out_dir / f'.{nb_path.stem}.running.ipynb'
     try:
-        pm.execute_notebook(str(nb_path), str(running), parameters=params, kernel_name=kernel, progress_bar=progress, cwd=str(Path.cwd()))
+        pm.execute_notebook(str(nb_path), str(running), parameters=params, kernel_name=kernel, progress_bar=progress,
+                            cwd=str(Path.cwd()))
     except pm.PapermillExecutionError as e:
         failed = out_dir / f'{nb_path.stem}.failed.ipynb'; running.replace(failed)
-        raise ZragError(f"{nb_path.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}. The executed notebook, with the error, is {failed}.") from None
+        raise ZragError(f"{nb_path.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}. "
+                        f"The executed notebook, with the error, is {failed}.") from None
     running.replace(out_nb)                 # the executed notebook appears only once it is complete
     return render_html(out_nb, out_dir / (html_name or nb_path.with_suffix('.html').name))
 

@@ -36,9 +36,12 @@ def confusion_heatmap(nll, titles=None, order='sorted', path=None, vmax=3.0):
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
     im = ax.imshow(np.clip(rel, 0, vmax), cmap='magma', vmin=0, vmax=vmax, interpolation='nearest', aspect='equal')
     ms = max(2.0, min(10.0, 300 / n))
-    ax.scatter(range(n), range(n), s=ms ** 2 / 2, facecolors='none', edgecolors='cyan', linewidths=max(0.3, min(1.0, 40 / n)), label='own z')
+    ax.scatter(range(n), range(n), s=ms ** 2 / 2, facecolors='none', edgecolors='cyan',
+               linewidths=max(0.3, min(1.0, 40 / n)), label='own z')
     wrong = np.nonzero(rel.argmin(1) != np.arange(n))[0]
-    if len(wrong): ax.scatter(rel.argmin(1)[wrong], wrong, marker='x', s=ms ** 2, c='lime', linewidths=0.8, label='best z is wrong')
+    if len(wrong):
+        ax.scatter(rel.argmin(1)[wrong], wrong, marker='x', s=ms ** 2, c='lime', linewidths=0.8,
+                   label='best z is wrong')
     if n <= 50 and titles is not None:
         lab = [titles[i][:28] for i in idx]
         ax.set_xticks(range(n)); ax.set_xticklabels(lab, rotation=90, fontsize=7)
@@ -60,7 +63,8 @@ def margin_hist(margins, path=None, bins=30):
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(margins, bins=bins, color='#4477aa')
     ax.axvline(0, color='crimson', lw=1, ls='--', label='margin 0 (wrong z wins below)')
-    ax.set_xlabel('margin = min_{j != i} NLL[i, j] - NLL[i, i] (nats)'); ax.set_ylabel('documents'); ax.legend(fontsize=8)
+    ax.set_xlabel('margin = min_{j != i} NLL[i, j] - NLL[i, i] (nats)')
+    ax.set_ylabel('documents'); ax.legend(fontsize=8)
     ax.set_title(f'{len(margins)} documents, {np.mean(np.asarray(margins) > 0):.0%} positive')
     if path: save_fig(fig, path)
     return fig
@@ -87,8 +91,8 @@ def side_by_side_page(records, title, path=None, left='reference', right='genera
     lines = [f'# {title}', '', intro, '']
     for k, r in enumerate(records, 1):
         score = f" - {score_key} {r[score_key]:.3f}" if score_key else ''
-        lines += [f"## {k}. {r.get('title', '')} (doc {r.get('doc', '')}){score}", '', f'| {left} | {right} |', '|---|---|',
-                  f'| {_cell(r[left])} | {_cell(r[right])} |', '']
+        lines += [f"## {k}. {r.get('title', '')} (doc {r.get('doc', '')}){score}", '',
+                  f'| {left} | {right} |', '|---|---|', f'| {_cell(r[left])} | {_cell(r[right])} |', '']
     text = '\n'.join(lines)
     if path: atomic_write_text(path, text)
     return text

@@ -26,12 +26,14 @@ class WriteConfig:
     "The memory model and its trainer."
     m_tokens: int = 16            # soft tokens per document: the memory's capacity
     z_dim: int = 256              # width of each soft token before the projection
-    proj_hidden: int = 512        # hidden width of the projection MLP: Linear(z_dim, proj_hidden) -> GELU -> Linear(proj_hidden, hidden_size)
+    proj_hidden: int = 512        # hidden width of the projection MLP:
+                                  # Linear(z_dim, proj_hidden) -> GELU -> Linear(proj_hidden, hidden_size)
     z_init_std: float = 0.02      # z ~ N(0, z_init_std^2): small, so the projection starts near its bias
     alpha_init: float = 1.0       # the scale gate's starting value (learned)
     alpha_min: float = 0.5        # the gate is used as max(alpha, alpha_min): training cannot switch the memory off
     token_dropout: float = 0.0    # P(a teacher-forced token embedding is zeroed) in training; the seed system used 0.9
-    lr_z: float = 0.1             # z moves fast: each z gets one update per epoch (measured: 1e-2 is too slow on CPU budgets)
+    lr_z: float = 0.1             # z moves fast: each z gets one update per epoch
+                                  # (measured: 1e-2 is too slow on CPU budgets)
     lr_proj: float = 1e-3         # the projection (and alpha) is shared by all documents: slower
     weight_decay_z: float = 0.01  # AdamW decay on z; none on alpha, `weight_decay_proj` on the MLP
     weight_decay_proj: float = 0.0  # AdamW decay on the projection MLP (shared by all documents)
@@ -72,7 +74,8 @@ class DocMemory(nn.Module):
     def __init__(self, n_docs, cfg, hidden_size, seed=0):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.z = nn.Parameter(torch.randn(n_docs, cfg.m_tokens, cfg.z_dim, generator=g) * cfg.z_init_std)  # [N, m, z_dim]
+        # [N, m, z_dim]
+        self.z = nn.Parameter(torch.randn(n_docs, cfg.m_tokens, cfg.z_dim, generator=g) * cfg.z_init_std)
         self.proj = MemoryProjection(cfg.z_dim, cfg.proj_hidden, hidden_size, cfg.alpha_init, cfg.alpha_min)
         torch.manual_seed(seed)   # the projection's default init draws from the global RNG
         self.proj.mlp.apply(lambda m: m.reset_parameters() if isinstance(m, nn.Linear) else None)
@@ -98,19 +101,23 @@ def pad_batch(seqs, pad_id):
 
 # %% ../nbs/08_write.ipynb #4f47b858
 def doc_nll(backbone, prefix, ids, mask, token_dropout=0.0, generator=None):
-    "Mean NLL of each document `ids` ([B, T], `mask` [B, T]) after soft `prefix` ([B, m, H]): [B]. Also the kept-token share."
+    ("Mean NLL of each document `ids` ([B, T], `mask` [B, T]) after soft `prefix` ([B, m, H]): [B]. "
+     "Also the kept-token share.")
     B, T = ids.shape
-    tok = backbone.embed(ids[:, :-1].to(backbone.device))             # [B, T-1, H]: teacher-forced inputs; the last token is only a target
+    # [B, T-1, H]: teacher-forced inputs; the last token is only a target
+    tok = backbone.embed(ids[:, :-1].to(backbone.device))
     kept = 1.0
     if token_dropout > 0:
         keep = torch.rand(B, T - 1, generator=generator) >= token_dropout   # [B, T-1]
-        real = mask[:, 1:] > 0                                        # input position t feeds target t+1: count real inputs only
+        # input position t feeds target t+1: count real inputs only
+        real = mask[:, 1:] > 0
         kept = (keep & real).sum().item() / max(real.sum().item(), 1)
         tok = tok * keep.unsqueeze(-1).to(tok.device, tok.dtype)      # [B, T-1, 1] broadcast over H
     inputs = torch.cat([prefix.to(tok.dtype), tok], dim=1)            # [B, m+T-1, H]
     logits = backbone.model(inputs_embeds=inputs, logits_to_keep=T).logits  # [B, T, V]: row t predicts token t
     V = logits.shape[-1]
-    nll = F.cross_entropy(logits.float().reshape(B * T, V), ids.to(logits.device).reshape(B * T), reduction='none').view(B, T)
+    nll = F.cross_entropy(logits.float().reshape(B * T, V), ids.to(logits.device).reshape(B * T),
+                          reduction='none').view(B, T)
     mask = mask.to(nll.device)
     return (nll * mask).sum(1) / mask.sum(1), kept
 
@@ -129,7 +136,8 @@ def epoch_batches(lengths, batch_size, seed, epoch, window=4):
 # %% ../nbs/08_write.ipynb #4f1500ae
 CKPT_FORMAT = 'zrag.write/1'
 
-def backbone_info(backbone): return {'name': backbone.name, 'fingerprint': backbone.fingerprint, 'hidden_size': backbone.hidden_size}
+def backbone_info(backbone): return {'name': backbone.name, 'fingerprint': backbone.fingerprint,
+                                     'hidden_size': backbone.hidden_size}
 
 def save_write_checkpoint(path, memory, optimizer, cfg, seed, manifest, backbone, epoch, history, done):
     "Save the write phase's state atomically."
@@ -152,24 +160,30 @@ def check_compatible(state, path, backbone=None, manifest=None):
         b = state['backbone']
         if b['fingerprint'] != backbone.fingerprint:
             same = "same name, different weights" if b['name'] == backbone.name else "different model"
-            raise ZragError(f"{path} was trained on backbone '{b['name']}' (weights {b['fingerprint'][:12]}), but the loaded backbone is "
-                            f"'{backbone.name}' (weights {backbone.fingerprint[:12]}): {same}. Load the backbone it was trained on "
+            raise ZragError(f"{path} was trained on backbone '{b['name']}' (weights {b['fingerprint'][:12]}), "
+                            f"but the loaded backbone is '{backbone.name}' (weights {backbone.fingerprint[:12]}): "
+                            f"{same}. Load the backbone it was trained on "
                             f"(-p backbone {b['name']}, same dtype and quantisation) or train a new write checkpoint.")
     if manifest is not None:
         diff = manifest_diff(state['corpus_manifest'], manifest)
         if diff:
-            raise ZragError(f"{path} was trained on another corpus ({state['corpus_manifest']['n_docs']} documents, hash "
-                            f"{state['corpus_manifest']['corpus_hash'][:12]}): {diff}. Use the corpus it was trained on "
+            cm = state['corpus_manifest']
+            raise ZragError(f"{path} was trained on another corpus ({cm['n_docs']} documents, "
+                            f"hash {cm['corpus_hash'][:12]}): {diff}. Use the corpus it was trained on "
                             f"(the run folder's corpus.json) or train a new write checkpoint (new run_name).")
 
 def load_write_checkpoint(path, backbone=None, manifest=None):
     "Load a write checkpoint, checking it against `backbone` and the corpus `manifest` when given."
     path = Path(path)
-    if not path.is_file(): raise ZragError(f"write checkpoint not found: {path}. Run the write stage first (zrag write -f PARAMS).")
+    if not path.is_file():
+        raise ZragError(f"write checkpoint not found: {path}. Run the write stage first (zrag write -f PARAMS).")
     try: state = torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e: raise ZragError(f"{path} is not a readable checkpoint ({type(e).__name__}). Delete it and train again.") from None
+    except Exception as e:
+        raise ZragError(f"{path} is not a readable checkpoint ({type(e).__name__}). "
+                        "Delete it and train again.") from None
     if not isinstance(state, dict) or state.get('format') != CKPT_FORMAT:
-        raise ZragError(f"{path} is not a zrag write checkpoint (format {state.get('format') if isinstance(state, dict) else '?'}, expected {CKPT_FORMAT}).")
+        raise ZragError(f"{path} is not a zrag write checkpoint "
+                        f"(format {state.get('format') if isinstance(state, dict) else '?'}, expected {CKPT_FORMAT}).")
     check_compatible(state, path, backbone, manifest)
     cfg = WriteConfig(**state['config'])
     memory = DocMemory(state['corpus_manifest']['n_docs'], cfg, state['backbone']['hidden_size'])
@@ -203,20 +217,25 @@ class WriteTrainer:
         new = {k: v for k, v in asdict(self.cfg).items() if k not in _RESUMABLE}
         if old != new or st['seed'] != self.seed:
             changed = [k for k in new if old.get(k) != new[k]] + (['seed'] if st['seed'] != self.seed else [])
-            raise ZragError(f"{self.ckpt_path} was trained with other parameters ({', '.join(changed)}). Use a new run_name, "
-                            f"restore the parameters, or set -p resume false to move the old checkpoint aside.")
+            raise ZragError(f"{self.ckpt_path} was trained with other parameters ({', '.join(changed)}). "
+                            "Use a new run_name, restore the parameters, or set -p resume false to move the old "
+                            "checkpoint aside.")
         self.memory.load_state_dict(st['memory']); self.opt.load_state_dict(st['optimizer'])
         self.epoch, self.history = st['epoch'], st['history']
-        self.done = st['done'] and st['config']['epochs'] == self.cfg.epochs and st['config']['loss_target'] == self.cfg.loss_target
-        atomic_write_text(self.log_path, ''.join(json.dumps(h) + '\n' for h in self.history))  # drop records past the checkpoint
+        self.done = (st['done'] and st['config']['epochs'] == self.cfg.epochs
+                     and st['config']['loss_target'] == self.cfg.loss_target)
+        # drop records past the checkpoint
+        atomic_write_text(self.log_path, ''.join(json.dumps(h) + '\n' for h in self.history))
         return True
 
     def step(self, batch, generator):
         "One optimisation step on documents `batch`: (loss, kept-token share, tokens)."
-        self.memory.train()                    # every step: an eval-mode generation in between cannot switch dropout off
+        # every step: an eval-mode generation in between cannot switch dropout off
+        self.memory.train()
         ids, mask = pad_batch([self.seqs[i] for i in batch], self.bb.tokenizer.pad_token_id)
         prefix = self.memory.prefix(torch.tensor(batch, device=self.bb.device))
-        nll, kept = doc_nll(self.bb, prefix, ids, mask, self.cfg.token_dropout if self.memory.training else 0.0, generator)
+        nll, kept = doc_nll(self.bb, prefix, ids, mask, self.cfg.token_dropout if self.memory.training else 0.0,
+                            generator)
         loss = nll.mean()                      # each document weighs the same, whatever its length
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -230,7 +249,8 @@ class WriteTrainer:
         self.out.mkdir(parents=True, exist_ok=True)
         if resume: self._try_resume()
         elif self.ckpt_path.exists():
-            raise ZragError(f"{self.ckpt_path} exists and resume is off. Use a new run_name, or delete the folder {self.out} yourself.")
+            raise ZragError(f"{self.ckpt_path} exists and resume is off. "
+                            f"Use a new run_name, or delete the folder {self.out} yourself.")
         if self.done: return self.history
         lengths = [len(s) for s in self.seqs]
         bar = tqdm(total=self.cfg.epochs, initial=self.epoch, desc='write', unit='epoch', disable=not progress)
@@ -238,18 +258,22 @@ class WriteTrainer:
             e = self.epoch
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + e)   # dropout masks of epoch e
             t0, losses, kept, ntok = time.time(), [], [], 0
-            for k, batch in enumerate(epoch_batches(lengths, self.cfg.batch_size, self.seed, e, self.cfg.bucket_window)):
+            batches = epoch_batches(lengths, self.cfg.batch_size, self.seed, e, self.cfg.bucket_window)
+            for k, batch in enumerate(batches):
                 if on_step: on_step(e, k)
                 l, kp, n = self.step(batch, gen)
                 losses.append(l * len(batch)); kept.append(kp); ntok += n
             sec = time.time() - t0
-            rec = {'epoch': e + 1, 'loss': sum(losses) / len(self.docs), 'seconds': round(sec, 3), 'tokens_per_s': round(ntok / sec, 1),
-                   'alpha': self.memory.proj.alpha.item(), 'kept_token_share': float(np.mean(kept))}
+            rec = {'epoch': e + 1, 'loss': sum(losses) / len(self.docs), 'seconds': round(sec, 3),
+                   'tokens_per_s': round(ntok / sec, 1), 'alpha': self.memory.proj.alpha.item(),
+                   'kept_token_share': float(np.mean(kept))}
             if self.cfg.sample_every and (e + 1) % self.cfg.sample_every == 0:
                 rec['sample_doc0'] = generate_from_z(self.bb, self.memory, [0], max_new_tokens=32)[0]
             self.epoch, self.history = e + 1, self.history + [rec]
-            self.done = self.epoch >= self.cfg.epochs or (self.cfg.loss_target > 0 and rec['loss'] <= self.cfg.loss_target)
-            save_write_checkpoint(self.ckpt_path, self.memory, self.opt, self.cfg, self.seed, self.manifest, self.bb, self.epoch, self.history, self.done)
+            self.done = (self.epoch >= self.cfg.epochs
+                         or (self.cfg.loss_target > 0 and rec['loss'] <= self.cfg.loss_target))
+            save_write_checkpoint(self.ckpt_path, self.memory, self.opt, self.cfg, self.seed, self.manifest, self.bb,
+                                  self.epoch, self.history, self.done)
             append_jsonl(self.log_path, rec)
             bar.update(1); bar.set_postfix(loss=f"{rec['loss']:.3f}")
             if self.done: break
@@ -258,19 +282,21 @@ class WriteTrainer:
 
 # %% ../nbs/08_write.ipynb #efaf61f4
 @torch.no_grad()
-def generate_from_z(backbone, memory, z_idx, max_new_tokens=128, do_sample=False, temperature=1.0, top_p=1.0, seed=0, alpha=None):
+def generate_from_z(backbone, memory, z_idx, max_new_tokens=128, do_sample=False, temperature=1.0, top_p=1.0, seed=0,
+                    alpha=None):
     "Texts generated by the frozen LLM from the memories `z_idx` alone."
     from transformers import GenerationConfig
     was_training = memory.training
     memory.eval()
     try:
         prefix = memory.prefix(torch.as_tensor(z_idx, device=backbone.device), alpha).to(backbone.dtype)   # [B, m, H]
+        sampling = {'temperature': temperature, 'top_p': top_p} if do_sample else {}
         gc = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=do_sample, eos_token_id=backbone.eos_id,
-                              pad_token_id=backbone.tokenizer.pad_token_id, **({'temperature': temperature, 'top_p': top_p} if do_sample else {}))
+                              pad_token_id=backbone.tokenizer.pad_token_id, **sampling)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            out = backbone.model.generate(inputs_embeds=prefix, attention_mask=torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device),
-                                          generation_config=gc)
+            attn = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
+            out = backbone.model.generate(inputs_embeds=prefix, attention_mask=attn, generation_config=gc)
     finally: memory.train(was_training)
     return [backbone.tokenizer.decode(o, skip_special_tokens=True).strip() for o in out]
 
@@ -280,7 +306,8 @@ def write_summary(run_name, corpus, manifest, backbone, cfg, history, sample):
     n_params = sum(p.numel() for p in backbone.model.parameters()) / 1e6
     lines = [f"# Write phase: {run_name}", "",
              f"- corpus: {corpus.source} ({len(corpus.documents)} documents, hash {manifest['corpus_hash'][:12]})",
-             f"- backbone: {backbone.name} (weights {backbone.fingerprint[:12]}), {n_params:.0f}M parameters, all frozen",
+             f"- backbone: {backbone.name} (weights {backbone.fingerprint[:12]}), "
+             f"{n_params:.0f}M parameters, all frozen",
              f"- memory: {len(corpus.documents)} x {cfg.m_tokens} x {cfg.z_dim}, token_dropout {cfg.token_dropout}",
              f"- epochs: {len(history)}, final loss {history[-1]['loss']:.4f}, alpha {history[-1]['alpha']:.3f}, "
              f"{sum(h['seconds'] for h in history):.0f} s of training", "",
@@ -299,20 +326,23 @@ def write_stage(params, progress=True):
     corpus = load_corpus(params.corpus, seed=params.run.seed)
     bb = load_backbone(params.backbone)
     manifest = corpus_manifest(corpus, bb.tokenizer)
-    if (out / 'checkpoint.pt').exists() and params.run.resume: load_write_checkpoint(out / 'checkpoint.pt', bb, manifest)
+    if (out / 'checkpoint.pt').exists() and params.run.resume:
+        load_write_checkpoint(out / 'checkpoint.pt', bb, manifest)
     corpus_file, manifest_file = corpus_files(rd)
     save_corpus(corpus, corpus_file); atomic_write_json(manifest_file, manifest)
     tr = WriteTrainer(bb, corpus.documents, params.write, out, params.run.seed, manifest)
     hist = tr.fit(resume=params.run.resume, progress=progress)
     sample = generate_from_z(bb, tr.memory, [0], max_new_tokens=min(160, params.write.max_doc_tokens))[0]
-    atomic_write_text(out / 'summary.md', write_summary(params.run.run_name, corpus, manifest, bb, params.write, hist, sample))
+    atomic_write_text(out / 'summary.md',
+                      write_summary(params.run.run_name, corpus, manifest, bb, params.write, hist, sample))
     return {'checkpoint': str(out / 'checkpoint.pt'), 'epochs': len(hist), 'final_loss': hist[-1]['loss'],
             'summary': str(out / 'summary.md')}
 
 # %% ../nbs/08_write.ipynb #wopen
 def memory_hash(memory):
     "sha256 of the memory's parameters (z, projection, alpha)."
-    return sha256_bytes(b''.join(t.detach().cpu().contiguous().numpy().tobytes() for _, t in sorted(memory.state_dict().items())))
+    return sha256_bytes(b''.join(t.detach().cpu().contiguous().numpy().tobytes()
+                                 for _, t in sorted(memory.state_dict().items())))
 
 @dataclass
 class WrittenRun:
@@ -331,7 +361,8 @@ class WrittenRun:
     def prefixes(self):
         "Every document's projected soft tokens: [N, m, H] in the backbone's dtype."
         with torch.no_grad():
-            return self.memory.prefix(torch.arange(self.memory.n_docs, device=self.backbone.device)).to(self.backbone.dtype)
+            idx = torch.arange(self.memory.n_docs, device=self.backbone.device)
+            return self.memory.prefix(idx).to(self.backbone.dtype)
 
     @cached_property
     def _checkpoint_sha(self): return sha256_file(self.checkpoint)

@@ -20,7 +20,8 @@ params = load_params('params/demo.yaml', [('run_name', run)])
 cfg, ecfg = params.read, params.evidence
 w = open_written_run(params)
 rd, corpus, bb, memory = w.run_dir, w.corpus, w.backbone, w.memory
-samples, _ = build_evidence_dataset(corpus, ecfg); qt = question_targets(samples); qs = {q.qid: q for q in corpus.questions}
+samples, _ = build_evidence_dataset(corpus, ecfg)
+qt = question_targets(samples); qs = {q.qid: q for q in corpus.questions}
 with torch.no_grad(): kv = memory_kv(bb.model, memory.prefix(torch.arange(memory.n_docs)))
 N, m = memory.n_docs, kv.m
 pm = add_lora(bb, ecfg, 0)
@@ -31,20 +32,23 @@ def attn_for(model, q, use_adapter=True):
     r = read_generate(model, cache, bb.embed, ids, 48, bb.eos_id)
     rewind(cache); seq = ids + r['ids'][:-1] if r['ids'] else ids
     model.set_attn_implementation('eager')
-    with torch.no_grad(): o = read_forward(model, cache, bb.embed(torch.tensor([seq])), output_attentions=True, gqa=False)
+    with torch.no_grad():
+        o = read_forward(model, cache, bb.embed(torch.tensor([seq])), output_attentions=True, gqa=False)
     model.set_attn_implementation('sdpa')
     n_gen = max(1, len(r['ids']))
     A = torch.stack([a[0] for a in o.attentions])[:, :, :, :N * m].float()     # [L, h, T, N*m]
     return A.reshape(*A.shape[:3], N, m), len(ids), n_gen                       # [L, h, T, N, m]
+def per_head_share(B): return (B / B.sum(-1, keepdim=True).clamp_min(1e-9)).mean((0, 1, 2))
 variants = {
   'all (current)': lambda A, P, G: A[:, :, -G:].sum(-1).mean((0, 1, 2)),
   'no token 0': lambda A, P, G: A[:, :, -G:, :, 1:].sum(-1).mean((0, 1, 2)),
   'question positions': lambda A, P, G: A[:, :, :P].sum(-1).mean((0, 1, 2)),
   'question, no token 0': lambda A, P, G: A[:, :, :P, :, 1:].sum(-1).mean((0, 1, 2)),
-  'renormalised per head, no token 0': lambda A, P, G: (lambda B: (B / B.sum(-1, keepdim=True).clamp_min(1e-9)).mean((0, 1, 2)))(A[:, :, -G:, :, 1:].sum(-1)),
+  'renormalised per head, no token 0': lambda A, P, G: per_head_share(A[:, :, -G:, :, 1:].sum(-1)),
 }
 for L in range(0, 30, 5):
-    variants[f'layers {L}-{L+4}, no token 0'] = (lambda L: lambda A, P, G: A[L:L + 5, :, -G:, :, 1:].sum(-1).mean((0, 1, 2)))(L)
+    variants[f'layers {L}-{L+4}, no token 0'] = (lambda L: lambda A, P, G:
+                                                 A[L:L + 5, :, -G:, :, 1:].sum(-1).mean((0, 1, 2)))(L)
 for split in ('validation', 'test'):
     qids = [q for q, v in qt.items() if v[0] == split]
     for name, model in (('read adapter', pm), ('no adapter', None)):
@@ -58,4 +62,5 @@ for split in ('validation', 'test'):
         for k in variants:
             rm = retrieval_metrics(scores[k], golds, [1, 2, 5, 10])
             tops = {tuple(r[:3]) for r in scores[k]}
-            print(f"{split:10s} {name:12s} {k:36s} MRR {rm['mrr']:.3f} any@5 {rm['any@5']:.2f} recall@10 {rm['recall@10']:.2f}  distinct top-3 {len(tops)}/{len(qids)}", flush=True)
+            print(f"{split:10s} {name:12s} {k:36s} MRR {rm['mrr']:.3f} any@5 {rm['any@5']:.2f} "
+                  f"recall@10 {rm['recall@10']:.2f}  distinct top-3 {len(tops)}/{len(qids)}", flush=True)
