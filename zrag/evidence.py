@@ -29,7 +29,7 @@ class EvidenceConfig:
                                        # question + answer) or 'supporting' (the question's supporting-fact sentences
                                        # of this document; overlap if none)
     max_evidence_tokens: int = 64      # targets are cut to this many tokens, EOS included
-    lora_r: int = 32                   # LoRA rank
+    lora_r: int = 32                   # LoRA rank: the adapter's width (its parameters grow linearly with it)
     lora_alpha: int = 64               # LoRA scale numerator (scale = alpha / r)
     lora_dropout: float = 0.05         # LoRA dropout on the adapter's input (seeded per epoch: resumes are exact)
     lora_targets: list = field(        # the attention projections
