@@ -1,5 +1,5 @@
 "Shared fixtures: the real bundled backbone (loaded once), the HotpotQA samples (skipped when absent), CLI runner."
-import os, sys, shutil, subprocess
+import os, sys, json, shutil, subprocess
 from pathlib import Path
 import pytest
 
@@ -74,3 +74,23 @@ def pipeline_copy(pipeline, tmp_path):
     "A private copy of the pipeline's run (its runs_dir), for tests that run stages again."
     shutil.copytree(pipeline, tmp_path / 'smoke')
     return tmp_path
+
+
+def check_one_more_epoch(runs_dir, stage, epochs_key, metrics_file):
+    """On a copy of the pipeline (2 epochs), a third epoch trains only that epoch, and a from-scratch 3-epoch run gives
+    the same losses: every resumed run equals an uninterrupted one. Returns the 3-epoch metrics."""
+    from zrag.core import read_jsonl
+    from zrag.stages import stage_dir
+    out = stage_dir(runs_dir / 'smoke', stage)
+    m = json.loads((out / metrics_file).read_text())
+    n_log = len(read_jsonl(out / 'train_log.jsonl'))
+    r = zrag_cli(*pipeline_args(runs_dir, '-p', epochs_key, '3', cmd=stage))
+    assert r.returncode == 0, r.stderr[-3000:]
+    m3 = json.loads((out / metrics_file).read_text())
+    assert m3['history'][:2] == m['history'] and len(m3['history']) == 3
+    assert len(read_jsonl(out / 'train_log.jsonl')) == n_log * 3 // 2
+    r = zrag_cli(*pipeline_args(runs_dir, '-p', epochs_key, '3', '-p', 'resume', 'false', cmd=stage))
+    assert r.returncode == 0, r.stderr[-3000:]
+    losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
+    assert losses(json.loads((out / metrics_file).read_text())) == losses(m3)
+    return m3

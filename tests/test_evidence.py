@@ -4,7 +4,7 @@ import numpy as np, pytest
 from zrag.core import read_jsonl
 from zrag.data import load_corpus, CorpusConfig
 from zrag.evidence import EvidenceConfig, build_evidence_dataset, METRICS
-from conftest import pipeline_args
+from conftest import pipeline_args, check_one_more_epoch
 
 pytestmark = pytest.mark.integration
 
@@ -50,19 +50,8 @@ def test_evidence_outputs(pipeline):
 
 
 def test_evidence_resumes_exactly(pipeline_copy, cli):
-    "Run again, nothing retrains; one more epoch trains only that epoch, exactly as an uninterrupted run would."
-    ev = pipeline_copy / 'smoke' / '03_evidence'
-    m = json.loads((ev / 'evidence_metrics.json').read_text())
-    n_log = len(read_jsonl(ev / 'train_log.jsonl'))
-    r = cli(*pipeline_args(pipeline_copy, '-p', 'ev_epochs', '3', cmd='evidence'))
-    assert r.returncode == 0, r.stderr[-3000:]
-    m3 = json.loads((ev / 'evidence_metrics.json').read_text())
-    assert m3['history'][:2] == m['history'] and len(m3['history']) == 3
-    assert len(read_jsonl(ev / 'train_log.jsonl')) == n_log * 3 // 2
-    r = cli(*pipeline_args(pipeline_copy, '-p', 'ev_epochs', '3', '-p', 'resume', 'false', cmd='evidence'))
-    assert r.returncode == 0, r.stderr[-3000:]
-    losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
-    assert losses(json.loads((ev / 'evidence_metrics.json').read_text())) == losses(m3)   # LoRA dropout 0.05 included
+    "One more epoch trains only that epoch, exactly as an uninterrupted run would; other settings are refused."
+    check_one_more_epoch(pipeline_copy, 'evidence', 'ev_epochs', 'evidence_metrics.json')   # LoRA dropout 0.05
     r = cli(*pipeline_args(pipeline_copy, '-p', 'ev_lr', '0.5', cmd='evidence'))
     assert r.returncode == 2 and 'other config' in r.stderr and '-p resume false' in r.stderr
 

@@ -3,7 +3,7 @@
 import json
 import numpy as np, pytest, torch
 from zrag.core import read_jsonl
-from conftest import pipeline_args
+from conftest import pipeline_args, check_one_more_epoch
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, WriteTrainer, encode_docs
 from zrag.read import memory_kv, compose, read_forward, reference_forward, rewind, write_new_document
@@ -69,14 +69,6 @@ def test_read_resumes_exactly(pipeline_copy, cli):
     rm2 = json.loads((rd / 'read_metrics.json').read_text())
     assert len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog
     assert rm2['history'] == rm['history'] and rm2['routing'] == rm['routing']
-    r = cli(*pipeline_args(pipeline_copy, '-p', 'read_epochs', '3', cmd='read'))
-    assert r.returncode == 0, r.stderr[-3000:]
-    rm3 = json.loads((rd / 'read_metrics.json').read_text())
-    assert rm3['history'][:2] == rm['history'] and len(rm3['history']) == 3
-    assert len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog * 3 // 2
-    r = cli(*pipeline_args(pipeline_copy, '-p', 'read_epochs', '3', '-p', 'resume', 'false', cmd='read'))
-    assert r.returncode == 0, r.stderr[-3000:]
-    losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
-    assert losses(json.loads((rd / 'read_metrics.json').read_text())) == losses(rm3)
+    check_one_more_epoch(pipeline_copy, 'read', 'read_epochs', 'read_metrics.json')
     r = cli(*pipeline_args(pipeline_copy, '-p', 'read_lr', '0.5', cmd='read'))
     assert r.returncode == 2 and 'other read settings' in r.stderr and '-p resume false' in r.stderr
