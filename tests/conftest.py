@@ -76,21 +76,38 @@ def pipeline_copy(pipeline, tmp_path):
     return tmp_path
 
 
-def check_one_more_epoch(runs_dir, stage, epochs_key, metrics_file):
-    """On a copy of the pipeline (2 epochs), a third epoch trains only that epoch, and a from-scratch 3-epoch run gives
-    the same losses: every resumed run equals an uninterrupted one. Returns the 3-epoch metrics."""
+def check_resume_equals_uninterrupted(runs_dir, stage, epochs_key, metrics_file):
+    """On a copy of the pipeline (2 epochs): the stage trained afresh for 1 epoch, then run with 2, trains only the
+    second epoch and ends with the pipeline's losses: every resumed run equals an uninterrupted one."""
     from zrag.core import read_jsonl
     from zrag.stages import stage_dir
     out = stage_dir(runs_dir / 'smoke', stage)
-    m = json.loads((out / metrics_file).read_text())
-    n_log = len(read_jsonl(out / 'train_log.jsonl'))
-    r = zrag_cli(*pipeline_args(runs_dir, '-p', epochs_key, '3', cmd=stage))
+    losses = lambda: [(h['train_loss'], h['val_loss']) for h in json.loads((out / metrics_file).read_text())['history']]
+    n_log, uninterrupted = len(read_jsonl(out / 'train_log.jsonl')), losses()
+    r = zrag_cli(*pipeline_args(runs_dir, '-p', epochs_key, '1', '-p', 'resume', 'false', cmd=stage))
     assert r.returncode == 0, r.stderr[-3000:]
-    m3 = json.loads((out / metrics_file).read_text())
-    assert m3['history'][:2] == m['history'] and len(m3['history']) == 3
-    assert len(read_jsonl(out / 'train_log.jsonl')) == n_log * 3 // 2
-    r = zrag_cli(*pipeline_args(runs_dir, '-p', epochs_key, '3', '-p', 'resume', 'false', cmd=stage))
+    assert len(read_jsonl(out / 'train_log.jsonl')) == n_log // 2 and losses() == uninterrupted[:1]
+    r = zrag_cli(*pipeline_args(runs_dir, '-p', epochs_key, '2', cmd=stage))
     assert r.returncode == 0, r.stderr[-3000:]
-    losses = lambda m: [(h['train_loss'], h['val_loss']) for h in m['history']]
-    assert losses(json.loads((out / metrics_file).read_text())) == losses(m3)
-    return m3
+    assert len(read_jsonl(out / 'train_log.jsonl')) == n_log and losses() == uninterrupted
+
+
+def smoke_args(runs_dir, *extra, cmd='write'):
+    "A command on the smoke run of 4 bundled documents (params/smoke.yaml) in `runs_dir`."
+    return [cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', runs_dir, '-q', *extra]
+
+
+@pytest.fixture(scope='session')
+def smoke_written(tmp_path_factory):
+    "One smoke write (4 documents, 2 epochs), run once; tests that change it take `smoke_copy`."
+    root = tmp_path_factory.mktemp('smoke_written')
+    r = zrag_cli(*smoke_args(root))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return root / 'smoke'
+
+
+@pytest.fixture
+def smoke_copy(smoke_written, tmp_path):
+    "A private copy of the smoke write's run folder; returns its runs_dir."
+    shutil.copytree(smoke_written, tmp_path / 'smoke')
+    return tmp_path

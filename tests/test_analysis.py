@@ -18,10 +18,11 @@ def test_batched_matrix_equals_reference_on_bundled_model(smollm):
     assert np.abs(got - ref).max() < 1e-4
 
 
-def test_report_through_papermill(tmp_path, cli):
-    r = cli('run', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q')
+def test_report_through_papermill(smoke_copy, tmp_path, cli):
+    from conftest import smoke_args
+    r = cli(*smoke_args(smoke_copy, cmd='analyze'))                         # on the shared smoke write
     assert r.returncode == 0, r.stderr[-3000:]
-    rd = tmp_path / 'smoke'
+    rd = smoke_copy / 'smoke'
     an = rd / '02_analyze'
     assert f"report: {an / 'phase1_report.html'}" in r.stdout
     for f in ['01_verification/A1_confusion/nll_matrix.npy', '01_verification/A1_confusion/confusion_metrics.json',

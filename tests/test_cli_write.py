@@ -2,19 +2,13 @@
 import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
-from conftest import ROOT
+from conftest import ROOT, smoke_args as _base
 
 pytestmark = pytest.mark.integration
 
 
-def _base(tmp_path, *extra):
-    return ['write', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q', *extra]
-
-
-def test_write_smoke_run_folder(tmp_path, cli):
-    r = cli(*_base(tmp_path))
-    assert r.returncode == 0, r.stderr
-    rd = tmp_path / 'smoke'
+def test_write_smoke_run_folder(smoke_copy, cli):
+    rd = smoke_copy / 'smoke'
     for f in ['corpus.json', 'corpus_manifest.json', '01_write/checkpoint.pt', '01_write/train_log.jsonl',
               '01_write/summary.md', '00_meta/run_manifest.json']:
         assert (rd / f).is_file(), f
@@ -24,32 +18,29 @@ def test_write_smoke_run_folder(tmp_path, cli):
     assert 'torch' in man['versions'] and man['machine']['cpu_count']
     assert not list(rd.rglob('*.tmp'))
     # a second call with more epochs resumes: the log continues, nothing is retrained
-    r = cli(*_base(tmp_path, '-p', 'epochs', '3'))
+    r = cli(*_base(smoke_copy, '-p', 'epochs', '3'))
     assert r.returncode == 0, r.stderr
     log = [json.loads(l) for l in (rd / '01_write/train_log.jsonl').read_text().splitlines()]
     assert [x['epoch'] for x in log] == [1, 2, 3]
 
 
-def test_checkpoint_from_another_corpus(tmp_path, cli):
-    assert cli(*_base(tmp_path)).returncode == 0
-    r = cli(*_base(tmp_path, '-p', 'n_docs', '6'))
+def test_checkpoint_from_another_corpus(smoke_copy, cli):
+    r = cli(*_base(smoke_copy, '-p', 'n_docs', '6'))
     assert r.returncode == 2
     assert 'was trained on another corpus' in r.stderr and 'not in the checkpoint:' in r.stderr
 
 
-def test_checkpoint_from_another_backbone(tmp_path, cli):
+def test_checkpoint_from_another_backbone(smoke_copy, tmp_path, cli):
     from zrag.backbone import tiny_backbone
-    assert cli(*_base(tmp_path)).returncode == 0
     tiny = tiny_backbone()
     tiny.model.save_pretrained(tmp_path / 'tiny'); tiny.tokenizer.save_pretrained(tmp_path / 'tiny')
-    r = cli(*_base(tmp_path, '-p', 'backbone', tmp_path / 'tiny'))
+    r = cli(*_base(smoke_copy, '-p', 'backbone', tmp_path / 'tiny'))
     assert r.returncode == 2
     assert "was trained on backbone 'smollm2-135m'" in r.stderr and 'different model' in r.stderr
 
 
-def test_changed_training_params_refuse_to_resume(tmp_path, cli):
-    assert cli(*_base(tmp_path)).returncode == 0
-    r = cli(*_base(tmp_path, '-p', 'lr_z', '0.5'))
+def test_changed_training_params_refuse_to_resume(smoke_copy, cli):
+    r = cli(*_base(smoke_copy, '-p', 'lr_z', '0.5'))
     assert r.returncode == 2 and 'was trained with other parameters (lr_z)' in r.stderr
 
 

@@ -4,7 +4,7 @@ import numpy as np, pytest
 from zrag.core import read_jsonl
 from zrag.data import load_corpus, CorpusConfig
 from zrag.evidence import EvidenceConfig, build_evidence_dataset, METRICS
-from conftest import pipeline_args, check_one_more_epoch
+from conftest import pipeline_args, smoke_args, check_resume_equals_uninterrupted
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +50,14 @@ def test_evidence_outputs(pipeline):
 
 
 def test_evidence_resumes_exactly(pipeline_copy, cli):
-    "One more epoch trains only that epoch, exactly as an uninterrupted run would; other settings are refused."
-    check_one_more_epoch(pipeline_copy, 'evidence', 'ev_epochs', 'evidence_metrics.json')   # LoRA dropout 0.05
+    "A resumed run trains only the new epoch, exactly as an uninterrupted run would; other settings are refused."
+    check_resume_equals_uninterrupted(pipeline_copy, 'evidence', 'ev_epochs', 'evidence_metrics.json')  # dropout 0.05
     r = cli(*pipeline_args(pipeline_copy, '-p', 'ev_lr', '0.5', cmd='evidence'))
     assert r.returncode == 2 and 'other config' in r.stderr and '-p resume false' in r.stderr
 
 
-def test_evidence_needs_splits_and_a_checkpoint(tmp_path, cli):
-    r = cli('evidence', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q')
+def test_evidence_needs_splits_and_a_checkpoint(tmp_path, smoke_copy, cli):
+    r = cli(*smoke_args(tmp_path / 'empty', cmd='evidence'))
     assert r.returncode == 2 and 'run the write stage first' in r.stderr
-    r = cli('run', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'stages', '[write, evidence]',
-            '-p', 'epochs', '1', '-q')
+    r = cli(*smoke_args(smoke_copy, cmd='evidence'))                         # 4 documents leave no validation question
     assert r.returncode == 2 and 'evidence data set has no' in r.stderr and 'raise n_docs' in r.stderr

@@ -3,7 +3,7 @@
 import json
 import numpy as np, pytest, torch
 from zrag.core import read_jsonl
-from conftest import pipeline_args, check_one_more_epoch
+from conftest import pipeline_args, check_resume_equals_uninterrupted
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, WriteTrainer, encode_docs
 from zrag.read import memory_kv, compose, read_forward, reference_forward, rewind, write_new_document
@@ -60,7 +60,7 @@ def test_read_outputs(pipeline):
 
 
 def test_read_resumes_exactly(pipeline_copy, cli):
-    "Run again, the read stage trains nothing and evaluates the same; one more epoch equals an uninterrupted run."
+    "Run again, the read stage trains nothing and evaluates the same; a resumed run equals an uninterrupted one."
     rd = pipeline_copy / 'smoke' / '04_read'
     rm = json.loads((rd / 'read_metrics.json').read_text())
     n_rlog = len(read_jsonl(rd / 'train_log.jsonl'))
@@ -69,6 +69,6 @@ def test_read_resumes_exactly(pipeline_copy, cli):
     rm2 = json.loads((rd / 'read_metrics.json').read_text())
     assert len(read_jsonl(rd / 'train_log.jsonl')) == n_rlog
     assert rm2['history'] == rm['history'] and rm2['routing'] == rm['routing']
-    check_one_more_epoch(pipeline_copy, 'read', 'read_epochs', 'read_metrics.json')
+    check_resume_equals_uninterrupted(pipeline_copy, 'read', 'read_epochs', 'read_metrics.json')
     r = cli(*pipeline_args(pipeline_copy, '-p', 'read_lr', '0.5', cmd='read'))
     assert r.returncode == 2 and 'other read settings' in r.stderr and '-p resume false' in r.stderr

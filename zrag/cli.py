@@ -22,13 +22,13 @@ def _git_commit():
 
 def environment_info():
     "Package versions, git commit and machine facts."
-    import torch, transformers, numpy
-    import zrag
-    vers = {'python': platform.python_version(), 'zrag': zrag.__version__, 'torch': torch.__version__,
-            'transformers': transformers.__version__, 'numpy': numpy.__version__}
-    for pkg in ('peft', 'papermill', 'gguf', 'rouge_score', 'bitsandbytes'):
-        try: vers[pkg] = __import__(pkg).__version__
-        except Exception: pass
+    import torch
+    from importlib.metadata import version, PackageNotFoundError
+    vers = {'python': platform.python_version()}
+    # read from the installed metadata: importing papermill or peft only for a version costs seconds per command
+    for pkg in ('zrag', 'torch', 'transformers', 'numpy', 'peft', 'papermill', 'gguf', 'rouge-score', 'bitsandbytes'):
+        try: vers[pkg.replace('-', '_')] = version(pkg)
+        except PackageNotFoundError: pass
     machine = {'platform': platform.platform(), 'processor': platform.processor() or platform.machine(),
                'cpu_count': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
                'cuda': torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

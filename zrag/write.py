@@ -332,7 +332,8 @@ def write_stage(params, progress=True):
     save_corpus(corpus, corpus_file); atomic_write_json(manifest_file, manifest)
     tr = WriteTrainer(bb, corpus.documents, params.write, out, params.run.seed, manifest)
     hist = tr.fit(resume=params.run.resume, progress=progress)
-    sample = generate_from_z(bb, tr.memory, [0], max_new_tokens=min(160, params.write.max_doc_tokens))[0]
+    # a recitation is at most as long as the document itself
+    sample = generate_from_z(bb, tr.memory, [0], max_new_tokens=len(tr.seqs[0]))[0]
     atomic_write_text(out / 'summary.md',
                       write_summary(params.run.run_name, corpus, manifest, bb, params.write, hist, sample))
     return {'checkpoint': str(out / 'checkpoint.pt'), 'epochs': len(hist), 'final_loss': hist[-1]['loss'],
