@@ -60,20 +60,30 @@ def pipeline_args(runs_dir, *extra, cmd='run'):
             '-p', 'stages', '[write, evidence, read, compare]', '-q', *extra)
 
 
+def _run_once(tmp_path_factory, name, args):
+    "Run `zrag args(runs_dir)` once into a new runs_dir; return its run folder (`smoke`)."
+    root = tmp_path_factory.mktemp(name)
+    r = zrag_cli(*args(root))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return root / 'smoke'
+
+
+def _private_copy(run_dir, tmp_path):
+    "A copy of `run_dir` in `tmp_path`; returns `tmp_path` (the copy's runs_dir)."
+    shutil.copytree(run_dir, tmp_path / 'smoke')
+    return tmp_path
+
+
 @pytest.fixture(scope='session')
 def pipeline(tmp_path_factory):
     "One smoke run of write, evidence, read and compare, run once and read by the evidence, read and compare tests."
-    root = tmp_path_factory.mktemp('pipeline')
-    r = zrag_cli(*pipeline_args(root))
-    assert r.returncode == 0, r.stderr[-3000:]
-    return root / 'smoke'
+    return _run_once(tmp_path_factory, 'pipeline', pipeline_args)
 
 
 @pytest.fixture
 def pipeline_copy(pipeline, tmp_path):
     "A private copy of the pipeline's run (its runs_dir), for tests that run stages again."
-    shutil.copytree(pipeline, tmp_path / 'smoke')
-    return tmp_path
+    return _private_copy(pipeline, tmp_path)
 
 
 def check_resume_equals_uninterrupted(runs_dir, stage, epochs_key, metrics_file):
@@ -100,14 +110,10 @@ def smoke_args(runs_dir, *extra, cmd='write'):
 @pytest.fixture(scope='session')
 def smoke_written(tmp_path_factory):
     "One smoke write (4 documents, 2 epochs), run once; tests that change it take `smoke_copy`."
-    root = tmp_path_factory.mktemp('smoke_written')
-    r = zrag_cli(*smoke_args(root))
-    assert r.returncode == 0, r.stderr[-3000:]
-    return root / 'smoke'
+    return _run_once(tmp_path_factory, 'smoke_written', smoke_args)
 
 
 @pytest.fixture
 def smoke_copy(smoke_written, tmp_path):
     "A private copy of the smoke write's run folder; returns its runs_dir."
-    shutil.copytree(smoke_written, tmp_path / 'smoke')
-    return tmp_path
+    return _private_copy(smoke_written, tmp_path)

@@ -26,6 +26,8 @@ class AnswerConfig:
     reader_api_key_env: str = 'OPENAI_API_KEY'  # the environment variable that holds the key
     reader_timeout: float = 60.0        # seconds per request
     reader_retries: int = 3             # extra attempts after a timeout, a connection error, HTTP 429 or 5xx
+    reader_max_failures: int = 3        # questions failed in a row after which the endpoint is not asked again
+                                        # in this run (a dead endpoint would cost timeout x attempts each)
                                         # (backoff 1 s, 2 s, 4 s ...)
     reader_max_new_tokens: int = 24     # answers are short phrases
     answer_batch_size: int = 8          # local reader: questions per generate() call
@@ -39,6 +41,7 @@ class AnswerConfig:
         check(self.reader_timeout > 0 and self.reader_retries >= 0,
               'reader_timeout' if self.reader_timeout <= 0 else 'reader_retries',
               "must be > 0 (timeout) and >= 0 (retries)")
+        check(self.reader_max_failures >= 1, 'reader_max_failures', f"must be >= 1, got {self.reader_max_failures}")
 
 # %% ../nbs/13_answer.ipynb #cef0bf28
 SYSTEM_PROMPT = ("You answer questions using the evidence. Reply with the answer only: a short phrase taken from the "
@@ -66,6 +69,7 @@ class LocalReader:
     def __init__(self, backbone, max_new_tokens=24, batch_size=8):
         self.bb, self.max_new_tokens, self.batch_size = backbone, max_new_tokens, batch_size
         self.id = f"local:{backbone.name}:{backbone.fingerprint[:12]}"
+    def check(self): "The backbone is loaded: nothing to check."
 
     def prompt(self, question, evidence):
         tok, msgs = self.bb.tokenizer, reader_messages(question, evidence)
@@ -99,13 +103,14 @@ class LocalReader:
 # %% ../nbs/13_answer.ipynb #4ba930b0
 class EndpointReader:
     "An OpenAI-compatible chat-completions endpoint as the reader."
-    def __init__(self, base_url, model, api_key='', max_new_tokens=24, timeout=60.0, retries=3, backoff=1.0):
+    def __init__(self, base_url, model, api_key='', max_new_tokens=24, timeout=60.0, retries=3, backoff=1.0,
+                 max_failures=3):
         if not base_url or not model:
             raise ZragError("reader 'openai' needs reader_base_url and reader_model "
                             "(or $OPENAI_BASE_URL and $OPENAI_MODEL).")
         self.url = base_url.rstrip('/') + '/chat/completions'
         self.model, self._key, self.max_new_tokens = model, api_key, max_new_tokens
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.timeout, self.retries, self.backoff, self.max_failures = timeout, retries, backoff, max_failures
         self.id = f"openai:{base_url.rstrip('/')}:{model}"
     def __repr__(self): return f"EndpointReader({self.url!r}, model={self.model!r})"   # never the key
 
@@ -134,7 +139,23 @@ class EndpointReader:
             if attempt < self.retries: time.sleep(self.backoff * 2 ** attempt)
         return {'reply': None, 'answer': None, 'error': err, 'seconds': time.time() - t0, 'attempts': attempt + 1}
 
-    def __call__(self, pairs): return [self.ask(q, e) for q, e in pairs]
+    def __call__(self, pairs):
+        "Answers for [(question, evidence)]; after `max_failures` failed questions in a row the rest are not asked."
+        out, run = [], 0
+        for q, e in pairs:
+            if run >= self.max_failures:
+                out.append({'reply': None, 'answer': None, 'seconds': 0.0, 'attempts': 0,
+                            'error': f"not asked: the endpoint failed {run} questions in a row"})
+                continue
+            out.append(self.ask(q, e)); run = run + 1 if out[-1]['error'] else 0
+        return out
+
+    def check(self):
+        "Ask one question before a stage writes anything: a dead endpoint or a wrong key is a `ZragError`."
+        r = self.ask('Reply with the word OK.', '')
+        if r['error']:
+            raise ZragError(f"the reader endpoint {self.url} does not answer ({r['error'][:200]}). Check "
+                            "reader_base_url, reader_model and the API key, then run again.")
 
 # %% ../nbs/13_answer.ipynb #fa2eabb1
 def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_first=0):
@@ -216,4 +237,5 @@ def make_reader(cfg, backbone):
     key = cfg.reader_api_key or os.environ.get(cfg.reader_api_key_env, '')
     return EndpointReader(cfg.reader_base_url or os.environ.get('OPENAI_BASE_URL', ''),
                           cfg.reader_model or os.environ.get('OPENAI_MODEL', ''),
-                          key, cfg.reader_max_new_tokens, cfg.reader_timeout, cfg.reader_retries)
+                          key, cfg.reader_max_new_tokens, cfg.reader_timeout, cfg.reader_retries,
+                          max_failures=cfg.reader_max_failures)

@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['SECRET_PARAMS', 'ZragError', 'ParamError', 'check', 'param_group', 'all_param_groups', 'field_reasons',
-           'param_reference', 'Params', 'load_params', 'seed_everything', 'sha256_bytes', 'sha256_text', 'sha256_file',
-           'atomic_path', 'atomic_write_text', 'atomic_write_json', 'atomic_write_jsonl', 'append_jsonl', 'read_jsonl']
+           'param_reference', 'read_text_file', 'Params', 'read_params_file', 'load_params', 'seed_everything',
+           'sha256_bytes', 'sha256_text', 'sha256_file', 'atomic_path', 'atomic_write_text', 'atomic_write_json',
+           'atomic_write_jsonl', 'append_jsonl', 'read_jsonl']
 
 # %% ../nbs/00_core.ipynb #de0e050d
-import os, json, hashlib, random, tempfile, difflib
+import os, json, math, hashlib, random, tempfile, difflib
 from contextlib import contextmanager
 from dataclasses import fields, asdict
 from pathlib import Path
@@ -77,17 +78,42 @@ def param_reference(group=None):
                   'reason': why.get(f.name, '')} for f in fields(cls)]
     return rows
 
+# %% ../nbs/00_core.ipynb #rdtxtc
+def read_text_file(path, what, fix):
+    "The text of the user's file `path` (UTF-8, BOM and gzip accepted); a `ZragError` naming `what` and `fix` if not."
+    import gzip
+    path = Path(path)
+    if path.is_dir(): raise ZragError(f"{what} {path} is a folder, not a file. {fix}")
+    try: data = path.read_bytes()
+    except FileNotFoundError: raise ZragError(f"{what} not found: {path}. {fix}") from None
+    except OSError as e: raise ZragError(f"cannot read {what} {path}: {e.strerror}. {fix}") from None
+    if data[:2] == b'\x1f\x8b':
+        try: data = gzip.decompress(data)
+        except (OSError, EOFError) as e: raise ZragError(f"{path}: a broken gzip file ({e}). {fix}") from None
+    if b'\x00' in data[:65536]: raise ZragError(f"{path}: a binary file, not the text {what} expected. {fix}")
+    try: return data.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise ZragError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}). Convert the file to UTF-8, "
+                        f"e.g. `iconv -f latin1 -t utf-8`.") from None
+
 # %% ../nbs/00_core.ipynb #15f2fbfb
 def _type_name(t): return getattr(t, '__name__', str(t))
 
 def _coerce(key, value, typ):
     "Check `value` against the field type `typ` (int is accepted for float); return it."
-    if typ is float and isinstance(value, int) and not isinstance(value, bool): return float(value)
+    if typ is float and isinstance(value, str):
+        try: value = float(value)                                # '1e-3': YAML 1.1 reads it as a string
+        except ValueError: pass
+    if typ is float and isinstance(value, int) and not isinstance(value, bool): value = float(value)
     if typ is list and isinstance(value, tuple): value = list(value)
     ok = isinstance(value, typ) and not (typ in (int, float) and isinstance(value, bool))
     if not ok: raise ParamError(key, f"must be {_type_name(typ)}, got {type(value).__name__} {value!r}")
+    if typ is float and not math.isfinite(value): raise ParamError(key, f"must be a finite number, got {value}")
+    if typ is int and not -2**63 <= value < 2**63: raise ParamError(key, f"must fit in 64 bits, got {value}")
     return value
 
+# %% ../nbs/00_core.ipynb #prmcls
 class Params:
     "One run's parameters: a config object per group (`p.run`, `p.write`, ...) and the flat view (`p.flat`)."
     def __init__(self, groups, sources): self.groups, self.sources = groups, sources
@@ -98,19 +124,40 @@ class Params:
     @property
     def flat(self): return {k: v for g in self.groups.values() for k, v in asdict(g).items()}
     @property
+    def secrets(self):
+        "The values of secret parameters that are set: what must never reach a file or a log."
+        return [v for k, v in self.flat.items() if k in SECRET_PARAMS and v]
+    @property
     def redacted(self):
         "`flat` with secrets (API keys) replaced by *** : what may be written to files and logs."
         return {k: ("***" if k in SECRET_PARAMS and v else v) for k, v in self.flat.items()}
     def __repr__(self): return f"Params({self.redacted})"
 
-def _key_lines(path, text):
-    "Line numbers (1-based) of the top-level keys of a YAML mapping."
-    node = yaml.compose(text)
-    if node is None: return {}
+# %% ../nbs/00_core.ipynb #prmfile
+def read_params_file(path):
+    "The mapping of a YAML params file and the line of each key: `(data, {key: line})`; every flaw a `ZragError`."
+    text = read_text_file(path, 'params file', 'Pass an existing YAML file with -f (see params/).')
+    try: node, data = yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ZragError(f"{path}: not valid YAML: {e}. Fix the syntax at the line shown.") from None
+    if node is None: return {}, {}
     if not isinstance(node, yaml.MappingNode):
         raise ZragError(f"{path}: a params file must be a YAML mapping of `key: value` lines, "
                         f"got a {node.tag.split(':')[-1]}")
-    return {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    lines = {}
+    for k, _ in node.value:
+        if k.value in lines:
+            raise ZragError(f"{path}:{k.start_mark.line + 1}: '{k.value}' is set twice (also on line "
+                            f"{lines[k.value]}); YAML would keep the last silently. Delete one of them.")
+        lines[k.value] = k.start_mark.line + 1
+    return data, lines
+
+# %% ../nbs/00_core.ipynb #prmload
+def _override(value):
+    "A `-p` value parsed as YAML, as papermill parses its parameters (the text itself where it is not YAML)."
+    if not isinstance(value, str): return value
+    try: return yaml.safe_load(value)
+    except yaml.YAMLError: return value
 
 def load_params(path=None, overrides=()):
     "Read params from the YAML file `path` (optional) and `(key, value)` overrides; validate; return `Params`."
@@ -118,19 +165,9 @@ def load_params(path=None, overrides=()):
     owner = {f.name: (g, f) for g, cls in groups.items() for f in fields(cls)}
     values, where = {}, {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ZragError(f"params file not found: {path}. Pass an existing YAML file with -f (see params/).")
-        text = path.read_text()
-        try: lines, data = _key_lines(path, text), yaml.safe_load(text) or {}
-        except yaml.YAMLError as e:
-            raise ZragError(f"{path}: not valid YAML: {e}. Fix the syntax at the line shown.") from None
+        data, lines = read_params_file(path)
         for k, v in data.items(): values[k], where[k] = v, f"{path}:{lines.get(k, '?')}"
-    for k, v in overrides:
-        if isinstance(v, str):
-            try: v = yaml.safe_load(v)
-            except yaml.YAMLError: pass
-        values[k], where[k] = v, f"-p {k}"
+    for k, v in overrides: values[k], where[k] = _override(v), f"-p {k}"
     by_group = {g: {} for g in groups}
     for k, v in values.items():
         if k not in owner:
@@ -163,12 +200,15 @@ def sha256_file(path, chunk=1 << 20):
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #e7a94845
+def _umask():
+    m = os.umask(0); os.umask(m); return m
+
 @contextmanager
 def atomic_path(path):
     "Yield a temporary path beside `path`; rename it to `path` on success, delete it on failure."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix='.tmp', dir=path.parent)
-    os.close(fd)
+    os.close(fd); os.chmod(tmp, 0o666 & ~_umask())           # mkstemp's 0600: the mode open() would give
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -177,6 +217,10 @@ def atomic_path(path):
         raise
 
 def atomic_write_text(path, text):
+    "Write `text` to `path` atomically; a file that already holds exactly `text` is left as it is (mtime included)."
+    try:
+        if Path(path).read_bytes() == text.encode(): return
+    except OSError: pass
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
 
 def atomic_write_json(path, obj):

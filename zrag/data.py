@@ -10,7 +10,7 @@ __all__ = ['doc_id_for', 'Document', 'Question', 'read_qa_file', 'demo_corpus_pa
 import json, random, bisect, re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ZragError, check, param_group, sha256_text, atomic_write_json
+from .core import ZragError, check, param_group, sha256_text, atomic_write_json, read_text_file
 
 # %% ../nbs/02_data.ipynb #e24cffce
 def doc_id_for(title, text):
@@ -46,16 +46,41 @@ class _Lines:
     def __init__(self, text): self.starts = [0] + [m.end() for m in re.finditer('\n', text)]
     def __call__(self, offset): return bisect.bisect_right(self.starts, offset)
 
-def _need(rec, key, where, layout, types=None):
-    if not isinstance(rec, dict):
-        raise ZragError(f"{where}: expected a JSON object in the {layout} layout, got {type(rec).__name__}. "
-                        "Fix or remove this record.")
-    if key not in rec: raise ZragError(f"{where}: missing field '{key}' ({layout} layout). Fix or remove this record.")
-    if types and not isinstance(rec[key], types):
-        raise ZragError(f"{where}: field '{key}' must be {' or '.join(t.__name__ for t in types)}, "
-                        f"got {type(rec[key]).__name__}. Fix or remove this record.")
-    return rec[key]
+_FIX = "Fix or remove this record."
 
+def _need(rec, key, where, layout, types=None):
+    "Field `key` of the record `rec`, of one of `types`; a `ZragError` naming the field otherwise."
+    if not isinstance(rec, dict):
+        raise ZragError(f"{where}: expected a JSON object in the {layout} layout, got {type(rec).__name__}. {_FIX}")
+    if key not in rec: raise ZragError(f"{where}: missing field '{key}' ({layout} layout). {_FIX}")
+    v = rec[key]
+    if types and (not isinstance(v, types) or (isinstance(v, bool) and bool not in types)):
+        raise ZragError(f"{where}: field '{key}' must be {' or '.join(t.__name__ for t in types)}, "
+                        f"got {type(v).__name__} {str(v)[:40]}. {_FIX}")
+    return v
+
+def _optional(rec, key, default, where, layout, types):
+    "Field `key` where present (of one of `types`), else `default`."
+    return _need(rec, key, where, layout, types) if key in rec else default
+
+def _document(title, sentences, where):
+    "A `Document` from a title and a list of sentence strings; every other shape, or no text, is a `ZragError`."
+    if not isinstance(title, str):
+        raise ZragError(f"{where}: a paragraph title must be a string, got {str(title)[:40]}. {_FIX}")
+    if not (isinstance(sentences, list) and all(isinstance(s, str) for s in sentences)):
+        raise ZragError(f"{where}: the sentences of {title!r} must be a list of strings, got {str(sentences)[:60]}. "
+                        f"{_FIX}")
+    d = Document(title, sentences)
+    if not d.text: raise ZragError(f"{where}: paragraph {title!r} has no text. Give it its sentences or remove it.")
+    return d
+
+def _fact(fact, where):
+    "A supporting fact `[title, sentence index]`, checked."
+    if not (isinstance(fact, list) and len(fact) == 2 and isinstance(fact[0], str) and type(fact[1]) is int):
+        raise ZragError(f"{where}: a supporting fact must be [title, sentence index], got {str(fact)[:60]}. {_FIX}")
+    return fact
+
+# %% ../nbs/02_data.ipynb #jsonlist
 def _iter_json_list(path, text):
     "Yield (line, record) of a top-level JSON list, decoding record by record."
     dec, lines, i, n = json.JSONDecoder(), _Lines(text), text.index('[') + 1, len(text)
@@ -78,24 +103,32 @@ def _official(path, text, docs, questions):
     L = 'official HotpotQA'
     for line, r in _iter_json_list(path, text):
         w = f"{path}:{line}"
-        ctx = _need(r, 'context', w, L, (list,))
         by_title = {}
-        for c in ctx:
-            if not (isinstance(c, list) and len(c) == 2 and isinstance(c[1], list)):
-                raise ZragError(f"{w}: each 'context' entry must be [title, [sentences]], got {str(c)[:60]}. "
-                                "Fix or remove this record.")
-            d = Document(c[0], c[1]); docs.setdefault(d.doc_id, d); by_title[c[0]] = d
-        sf = _need(r, 'supporting_facts', w, L, (list,))
+        for c in _need(r, 'context', w, L, (list,)):
+            if not (isinstance(c, list) and len(c) == 2):
+                raise ZragError(f"{w}: each 'context' entry must be [title, [sentences]], got {str(c)[:60]}. {_FIX}")
+            d = _document(c[0], c[1], w); docs.setdefault(d.doc_id, d); by_title[c[0]] = d
         sup = []
-        for fact in sf:
-            if not (isinstance(fact, list) and len(fact) == 2 and fact[0] in by_title):
+        for fact in _need(r, 'supporting_facts', w, L, (list,)):
+            if _fact(fact, w)[0] not in by_title:
                 raise ZragError(f"{w}: supporting fact {fact!r} does not name a title of this record's context. "
-                                "Fix or remove this record.")
-            sup.append((by_title[fact[0]].doc_id, int(fact[1])))
+                                f"{_FIX}")
+            sup.append((by_title[fact[0]].doc_id, fact[1]))
         gold = list(dict.fromkeys(i for i, _ in sup))
-        questions.append(Question(str(_need(r, '_id', w, L)), _need(r, 'question', w, L, (str,)),
-                                  [str(_need(r, 'answer', w, L))], r.get('type', 'unknown'), gold, sup,
-                                  [d.doc_id for d in by_title.values()]))
+        questions.append(Question(str(_need(r, '_id', w, L, (str, int))), _need(r, 'question', w, L, (str,)),
+                                  [_need(r, 'answer', w, L, (str,))], _optional(r, 'type', 'unknown', w, L, (str,)),
+                                  gold, sup, [d.doc_id for d in by_title.values()]))
+
+# %% ../nbs/02_data.ipynb #jsonlrd
+def _spans(r, w, L):
+    "The answer strings of a JSON-lines record's `answers_objects`."
+    spans = []
+    for a in _need(r, 'answers_objects', w, L, (list,)):
+        for s in _need(a, 'spans', w, L, (list,)):
+            if not isinstance(s, str): raise ZragError(f"{w}: an answer span must be a string, got {s!r}. {_FIX}")
+            spans.append(s)
+    if not spans: raise ZragError(f"{w}: 'answers_objects' holds no answer span. Fix or remove this line.")
+    return spans
 
 def _jsonl(path, text, docs, questions):
     L = 'HotpotQA JSON-lines'
@@ -105,25 +138,23 @@ def _jsonl(path, text, docs, questions):
         try: r = json.loads(raw)
         except json.JSONDecodeError as e:
             raise ZragError(f"{w}: not valid JSON ({e.msg}). Fix or remove this line.") from None
-        ctx = _need(r, 'contexts', w, L, (list,))
         ids, gold = [], []
-        for c in ctx:
+        for c in _need(r, 'contexts', w, L, (list,)):
             title, para = _need(c, 'title', w, L, (str,)), _need(c, 'paragraph_text', w, L, (str,))
-            d = Document(title, para.split('  '))   # sentences are joined by two spaces in this layout
+            d = _document(title, para.split('  '), w)   # sentences are joined by two spaces in this layout
             docs.setdefault(d.doc_id, d); ids.append(d.doc_id)
-            if c.get('is_supporting'): gold.append(d.doc_id)
-        ans = _need(r, 'answers_objects', w, L, (list,))
-        spans = [s for a in ans for s in (a.get('spans') or [])] if ans else []
-        if not spans: raise ZragError(f"{w}: 'answers_objects' holds no answer span. Fix or remove this line.")
-        questions.append(Question(str(_need(r, 'question_id', w, L)), _need(r, 'question_text', w, L, (str,)), spans,
-                                  r.get('type', 'unknown'), list(dict.fromkeys(gold)), None, ids))
+            if _optional(c, 'is_supporting', False, w, L, (bool,)): gold.append(d.doc_id)
+        qid, text = str(_need(r, 'question_id', w, L, (str, int))), _need(r, 'question_text', w, L, (str,))
+        questions.append(Question(qid, text, _spans(r, w, L), _optional(r, 'type', 'unknown', w, L, (str,)),
+                                  list(dict.fromkeys(gold)), None, ids))
 
+# %% ../nbs/02_data.ipynb #zragrd
 def _zrag(path, data, docs, questions):
     L = 'zrag corpus'
     by_title = {}
     for k, r in enumerate(_need(data, 'documents', path, L, (list,))):
         w = f"{path}: documents[{k}]"
-        d = Document(_need(r, 'title', w, L, (str,)), _need(r, 'sentences', w, L, (list,)))
+        d = _document(_need(r, 'title', w, L, (str,)), _need(r, 'sentences', w, L, (list,)), w)
         if d.title in by_title:
             raise ZragError(f"{w}: duplicate title {d.title!r}. "
                             "Titles name documents in this layout: make them unique.")
@@ -131,23 +162,23 @@ def _zrag(path, data, docs, questions):
     for k, r in enumerate(_need(data, 'questions', path, L, (list,))):
         w = f"{path}: questions[{k}]"
         sup = []
-        for t, i in _need(r, 'supporting_facts', w, L, (list,)):
+        for t, i in map(lambda f: _fact(f, w), _need(r, 'supporting_facts', w, L, (list,))):
             if t not in by_title:
                 raise ZragError(f"{w}: supporting fact names unknown title {t!r}. Add the document or fix the title.")
             if not 0 <= i < len(by_title[t].sentences):
                 raise ZragError(f"{w}: {t!r} has no sentence {i}. Fix the index.")
             sup.append((by_title[t].doc_id, i))
         gold = list(dict.fromkeys(i for i, _ in sup))
-        questions.append(Question(str(_need(r, 'id', w, L)), _need(r, 'question', w, L, (str,)),
-                                  [str(_need(r, 'answer', w, L))], r.get('type', 'unknown'), gold, sup, list(gold)))
+        questions.append(Question(str(_need(r, 'id', w, L, (str, int))), _need(r, 'question', w, L, (str,)),
+                                  [_need(r, 'answer', w, L, (str,))], _optional(r, 'type', 'unknown', w, L, (str,)),
+                                  gold, sup, list(gold)))
 
+# %% ../nbs/02_data.ipynb #readqa
 def read_qa_file(path):
     "Read a QA file of any supported layout into `(documents: {doc_id: Document}, questions: [Question])`."
     path = Path(path)
-    if not path.is_file():
-        raise ZragError(f"corpus file not found: {path}. "
-                        "Pass an existing file with -p corpus_path PATH, or 'demo' for the bundled corpus.")
-    text = path.read_text(encoding='utf-8')
+    text = read_text_file(path, 'corpus file', "Pass an existing file with -p corpus_path PATH, or 'demo' for the "
+                          "bundled corpus.")
     head = text.lstrip()[:1]
     docs, questions = {}, []
     if head == '[': _official(path, text, docs, questions)
@@ -225,6 +256,10 @@ def build_corpus(docs, questions, n_docs=0, distractors=0, seed=0, split_fracs=(
     if not kept:
         raise ZragError(f"{source or 'corpus'}: no question has its gold paragraphs in the corpus. "
                         f"Raise n_docs (now {n_docs}) or check the file.")
+    if n_docs and len(chosen) < n_docs:
+        raise ZragError(f"{source or 'corpus'}: n_docs {n_docs} asks for more paragraphs than the questions supply "
+                        f"with distractors {distractors}: {len(chosen)} (the file holds {len(docs)}). Set n_docs "
+                        f"{len(chosen)}, raise distractors, or use n_docs 0 for every paragraph.")
     return Corpus(list(chosen.values()), kept, split_questions([q.qid for q in kept], split_fracs, seed), str(source))
 
 # %% ../nbs/02_data.ipynb #f5ff691d
@@ -242,12 +277,16 @@ def save_corpus(corpus, path):
     atomic_write_json(path, obj)
 
 def read_saved_corpus(path):
-    "Read a corpus written by `save_corpus`."
-    obj = json.loads(Path(path).read_text())
-    docs = [Document(d['title'], d['sentences'], d['doc_id']) for d in obj['documents']]
-    qs = [Question(**{**q, 'supporting': [tuple(x) for x in q['supporting']] if q['supporting'] is not None else None})
-          for q in obj['questions']]
-    return Corpus(docs, qs, obj['splits'], obj['source'])
+    "Read a corpus written by `save_corpus` (a run's `corpus.json`); a damaged one is a `ZragError`."
+    try:
+        obj = json.loads(read_text_file(path, "run's corpus", ''))
+        docs = [Document(d['title'], d['sentences'], d['doc_id']) for d in obj['documents']]
+        qs = [Question(**{**q, 'supporting': [tuple(x) for x in q['supporting']] if q['supporting'] is not None
+                          else None}) for q in obj['questions']]
+        return Corpus(docs, qs, obj['splits'], obj['source'])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ZragError(f"{path} is damaged ({type(e).__name__}: {str(e)[:80]}): it is written by the write stage. "
+                        "Restore it, or re-run the write stage in a new run folder (another run_name).") from None
 
 def corpus_manifest(corpus, tokenizer=None, n_first=8):
     "Identity of a corpus: per-document hashes and lengths, a hash of the whole, and split sizes."
@@ -271,8 +310,12 @@ def manifest_diff(expected, found, limit=5):
     lines = []
     if len(a) != len(b): lines.append(f"{len(a)} documents expected, {len(b)} found")
     miss = [a[i]['title'] for i in a if i not in b]; new = [b[i]['title'] for i in b if i not in a]
+    changed = [t for t in miss if t in new]                  # an edited text keeps its title, not its id
+    miss, new = [t for t in miss if t not in changed], [t for t in new if t not in changed]
+    more = lambda xs: ' ...' if len(xs) > limit else ''
+    if changed: lines.append(f"changed: {', '.join(map(repr, changed[:limit]))}{more(changed)}")
     if miss: lines.append(f"missing: {', '.join(map(repr, miss[:limit]))}{' ...' if len(miss) > limit else ''}")
     if new: lines.append(f"not in the checkpoint: {', '.join(map(repr, new[:limit]))}"
                          f"{' ...' if len(new) > limit else ''}")
-    if not miss and not new: lines.append("same documents in a different order")
+    if not (miss or new or changed): lines.append("same documents in a different order")
     return '; '.join(lines)

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['STOP', 'SPLITS', 'PROMPT', 'EVAL_ONLY', 'METRICS', 'EvidenceConfig', 'with_neighbours', 'evidence_target',
            'build_evidence_dataset', 'dataset_manifest', 'encode_evidence', 'evidence_batch', 'evidence_loss',
-           'generate_evidence', 'derangement', 'rehearsal_loss', 'train_evidence', 'score_generation', 'summarize',
-           'evidence_samples', 'evaluate_variants', 'regression_check', 'evidence_metrics', 'write_eyeball_pages',
-           'evidence_stage']
+           'generate_evidence', 'derangement', 'rehearsal_loss', 'evidence_identity', 'train_evidence',
+           'score_generation', 'summarize', 'evidence_samples', 'evaluate_variants', 'regression_check',
+           'evidence_metrics', 'write_eyeball_pages', 'evidence_stage']
 
 # %% ../nbs/10_evidence.ipynb #35d3252b
 import time
@@ -16,7 +16,7 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_text, atomic_write_jsonl
 from .metrics import answer_in, answer_coverage, normalize_answer, source_overlap, ngram_overlap, rouge_l
 from .metrics import bootstrap_ci, paired_diff
-from .adapters import add_lora, AdapterTrainer
+from .adapters import add_lora, AdapterTrainer, read_training_state
 
 # %% ../nbs/10_evidence.ipynb #26db93d2
 @param_group('evidence')
@@ -214,6 +214,10 @@ def rehearsal_loss(backbone, prefixes, docs, cfg, seed, epoch, step):
 EVAL_ONLY = ('ev_epochs', 'ev_max_new_tokens', 'ev_gen_batch_size', 'bootstrap', 'wide_margin', 'regression_docs',
              'regression_tokens')   # settings that do not change what an epoch trains: a state may resume across them
 
+def evidence_identity(cfg, seed, written=None):
+    "What the evidence adapter's training depends on: its training settings, the seed and the written run's identity."
+    return {'config': {k: v for k, v in asdict(cfg).items() if k not in EVAL_ONLY}, 'seed': seed, **(written or {})}
+
 def train_evidence(backbone, pm, prefixes, train, validation, cfg, out_dir, seed=0, identity=None, docs=None,
                    resume=True, progress=True):
     "Train the adapter on items [(doc_idx, prompt ids, target ids)]; returns the trainer, best adapter loaded."
@@ -228,9 +232,7 @@ def train_evidence(backbone, pm, prefixes, train, validation, cfg, out_dir, seed
         bs = cfg.ev_batch_size
         return torch.cat([evidence_loss(pm, *batch(validation[s:s + bs]))
                           for s in range(0, len(validation), bs)]).mean()
-    trains = {k: v for k, v in asdict(cfg).items() if k not in EVAL_ONLY}
-    trains_on = {'config': trains, 'seed': seed, **(identity or {})}
-    tr = AdapterTrainer(pm, out_dir, trains_on, cfg.ev_lr, seed, 'the evidence adapter')
+    tr = AdapterTrainer(pm, out_dir, evidence_identity(cfg, seed, identity), cfg.ev_lr, seed, 'the evidence adapter')
     tr.fit(len(train), step_loss, val_loss, cfg.ev_epochs, cfg.ev_batch_size, resume, progress, 'evidence')
     tr.load_best()
     return tr
@@ -271,17 +273,17 @@ def evidence_samples(corpus, cfg, out_dir, manifest):
     man = dataset_manifest(samples, info) | {'corpus_hash': manifest['corpus_hash'],
                                              'evidence_fallback': cfg.evidence_fallback,
                                              'evidence_neighbours': cfg.evidence_neighbours}
+    by = {sp: [s for s in samples if s['split'] == sp] for sp in SPLITS}
+    empty = [sp for sp in SPLITS if not by[sp]]
+    if empty: raise ZragError(f"the evidence data set has no {' and no '.join(empty)} samples "
+                              f"({len(corpus.questions)} questions in the corpus). "
+                              "Use a corpus with more questions (raise n_docs) or change split_fracs.")
     ds = out_dir / 'dataset'
     atomic_write_jsonl(ds / 'samples.jsonl', samples)
     atomic_write_json(ds / 'manifest.json', man)
     rows = [f"| {s['split']} | {s['question']} | {s['answer']} | {s['method']} | {s['target']} |" for s in samples[:20]]
     atomic_write_text(ds / 'preview.md', '\n'.join(['# Evidence data set: first 20 samples', '',
                       '| split | question | answer | method | target |', '|---|---|---|---|---|'] + rows))
-    by = {sp: [s for s in samples if s['split'] == sp] for sp in SPLITS}
-    empty = [sp for sp in SPLITS if not by[sp]]
-    if empty: raise ZragError(f"the evidence data set has no {' and no '.join(empty)} samples "
-                              f"({len(corpus.questions)} questions in the corpus). "
-                              "Use a corpus with more questions (raise n_docs) or change split_fracs.")
     return by
 
 # %% ../nbs/10_evidence.ipynb #ev7code
@@ -364,6 +366,8 @@ def evidence_stage(params, progress=True):
     cfg, seed = params.evidence, params.run.seed
     w = open_written_run(params)
     out, h_before, tok = stage_dir(w.run_dir, 'evidence'), memory_hash(w.memory), w.backbone.tokenizer
+    if params.run.resume:                          # a state of other settings is refused before anything is written
+        read_training_state(out / 'state.pt', evidence_identity(cfg, seed, w.identity()), 'the evidence adapter')
     by = evidence_samples(w.corpus, cfg, out, w.manifest)
     seed_everything(seed)
     pm, prefixes = add_lora(w.backbone, cfg, seed), w.prefixes()                   # prefixes [N, m, H]

@@ -17,7 +17,7 @@ from transformers.cache_utils import DynamicLayer
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_jsonl
 from .metrics import answer_coverage, bootstrap_ci, retrieval_metrics, rouge_l
-from .adapters import add_lora, AdapterTrainer
+from .adapters import add_lora, AdapterTrainer, read_training_state
 
 # %% ../nbs/11_read.ipynb #7d898391
 @param_group('read')
@@ -388,6 +388,8 @@ def read_stage(params, progress=True):
     w = open_written_run(params)
     out, h0, bb = stage_dir(w.run_dir, 'read'), memory_hash(w.memory), w.backbone
     data = read_data(w.corpus, ecfg, bb.tokenizer)
+    if params.run.resume:                          # a state of other settings is refused before anything is written
+        read_training_state(out / 'state.pt', read_identity(cfg, ecfg, seed, w), 'the read adapter')
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
     t0 = time.time(); kv = memory_kv(bb.model, w.prefixes(), cfg.kv_batch_size); kv_seconds = time.time() - t0

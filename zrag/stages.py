@@ -56,9 +56,12 @@ class RunConfig:
     resume: bool = True           # continue from the run folder's last checkpoint when it matches
 
     def __post_init__(self):
-        check(self.run_name and '/' not in self.run_name and self.run_name not in ('.', '..'), 'run_name',
-              f"must be a plain folder name, got {self.run_name!r}")
-        check(self.seed >= 0, 'seed', f"must be >= 0, got {self.seed}")
+        check(self.run_name and not set(self.run_name) & set('/\\\0') and self.run_name not in ('.', '..'),
+              'run_name', f"must be a plain folder name (no /, \\ or NUL), got {self.run_name!r}")
+        check(self.runs_dir and '\0' not in self.runs_dir, 'runs_dir', f"must be a folder path, got {self.runs_dir!r}")
+        # every seed the run derives (seed * 1_000_003 + epoch, ...) stays inside torch's 64-bit seeds
+        check(0 <= self.seed < 2**31, 'seed', f"must be in [0, 2**31), got {self.seed}")
+        check(len(self.stages) > 0, 'stages', f"must name at least one stage of: {', '.join(STAGES)}")
         for s in self.stages:
             check(s in STAGES, 'stages', f"unknown stage {s!r}; known stages: {', '.join(STAGES)}")
 
@@ -67,8 +70,13 @@ class RunConfig:
 LEGACY_ENTRIES = ('write', '01_verification', '03_summary', '04_evidence', '06_read')
 
 def run_path(params):
-    "The folder of this run: `runs_dir/run_name`."
-    return Path(params.run.runs_dir) / params.run.run_name
+    "The folder of this run: `runs_dir/run_name`; a `ZragError` where a file stands in the way."
+    runs_dir = Path(params.run.runs_dir)
+    for p in (runs_dir, runs_dir / params.run.run_name):
+        if p.exists() and not p.is_dir():
+            raise ZragError(f"{p} is a file, not a folder: the run folder cannot go there. "
+                            "Choose another -p runs_dir or -p run_name.")
+    return runs_dir / params.run.run_name
 
 def corpus_files(run_dir):
     "(corpus.json, corpus_manifest.json) of a run: the documents, questions and split every stage reads."

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'WriteConfig', 'MemoryProjection', 'DocMemory', 'encode_docs', 'pad_batch', 'doc_nll', 'epoch_batches',
            'backbone_info', 'save_write_checkpoint', 'WriteCheckpoint', 'check_compatible', 'load_write_checkpoint',
-           'WriteTrainer', 'generate_from_z', 'write_summary', 'write_stage', 'memory_hash', 'WrittenRun',
-           'run_backbone_config', 'open_written_run']
+           'WriteTrainer', 'generate_from_z', 'write_summary', 'check_fits_backbone', 'write_stage', 'memory_hash',
+           'WrittenRun', 'run_backbone_config', 'open_written_run']
 
 # %% ../nbs/08_write.ipynb #cd487aff
 import time, json, datetime
@@ -208,10 +208,13 @@ class WriteTrainer:
             {'params': [self.memory.z], 'lr': cfg.lr_z, 'weight_decay': cfg.weight_decay_z},
             {'params': list(p.mlp.parameters()), 'lr': cfg.lr_proj, 'weight_decay': cfg.weight_decay_proj},
             {'params': [p.alpha], 'lr': cfg.lr_proj, 'weight_decay': 0.0}])
-        self.epoch, self.history, self.done = 0, [], False
+        self.epoch, self.history, self.done, self.restored = 0, [], False, False
 
-    def _try_resume(self):
+    def restore(self, resume=True):
+        "Continue from the folder's checkpoint when `resume`; otherwise move it and its log aside to start afresh."
+        self.restored = True
         if not self.ckpt_path.exists(): return False
+        if not resume: return self._set_aside()
         st = load_write_checkpoint(self.ckpt_path, self.bb, self.manifest).state
         old = {k: v for k, v in st['config'].items() if k not in _RESUMABLE}
         new = {k: v for k, v in asdict(self.cfg).items() if k not in _RESUMABLE}
@@ -219,7 +222,7 @@ class WriteTrainer:
             changed = [k for k in new if old.get(k) != new[k]] + (['seed'] if st['seed'] != self.seed else [])
             raise ZragError(f"{self.ckpt_path} was trained with other parameters ({', '.join(changed)}). "
                             "Use a new run_name, restore the parameters, or set -p resume false to move the old "
-                            "checkpoint aside.")
+                            "checkpoint aside and train afresh.")
         self.memory.load_state_dict(st['memory']); self.opt.load_state_dict(st['optimizer'])
         self.epoch, self.history = st['epoch'], st['history']
         self.done = (st['done'] and st['config']['epochs'] == self.cfg.epochs
@@ -227,6 +230,15 @@ class WriteTrainer:
         # drop records past the checkpoint
         atomic_write_text(self.log_path, ''.join(json.dumps(h) + '\n' for h in self.history))
         return True
+
+    def _set_aside(self):
+        "Move the checkpoint, log and summary into `replaced-<time>/` beside them: nothing is deleted."
+        import datetime
+        dest = self.out / f"replaced-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        dest.mkdir()
+        for f in (self.ckpt_path, self.log_path, self.out / 'summary.md'):
+            if f.exists(): f.rename(dest / f.name)
+        return False
 
     def step(self, batch, generator):
         "One optimisation step on documents `batch`: (loss, kept-token share, tokens)."
@@ -237,6 +249,10 @@ class WriteTrainer:
         nll, kept = doc_nll(self.bb, prefix, ids, mask, self.cfg.token_dropout if self.memory.training else 0.0,
                             generator)
         loss = nll.mean()                      # each document weighs the same, whatever its length
+        if not torch.isfinite(loss):
+            kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
+            raise ZragError(f"the write loss became {loss.item()} in epoch {self.epoch + 1} ({kept}). Lower lr_z or "
+                            "lr_proj, or check alpha_init and z_init_std, then run again.")
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.memory.parameters(), self.cfg.grad_clip)
@@ -247,10 +263,7 @@ class WriteTrainer:
         "Train until `epochs` or `loss_target`; resume from the folder's checkpoint when `resume`. Returns the history."
         from tqdm.auto import tqdm
         self.out.mkdir(parents=True, exist_ok=True)
-        if resume: self._try_resume()
-        elif self.ckpt_path.exists():
-            raise ZragError(f"{self.ckpt_path} exists and resume is off. "
-                            f"Use a new run_name, or delete the folder {self.out} yourself.")
+        if not self.restored: self.restore(resume)
         if self.done: return self.history
         lengths = [len(s) for s in self.seqs]
         bar = tqdm(total=self.cfg.epochs, initial=self.epoch, desc='write', unit='epoch', disable=not progress)
@@ -319,19 +332,27 @@ def write_summary(run_name, corpus, manifest, backbone, cfg, history, sample):
     return '\n'.join(lines)
 
 # %% ../nbs/08_write.ipynb #wstage
+def check_fits_backbone(cfg, backbone):
+    "Refuse soft tokens plus a document longer than the backbone's context (`WriteConfig` cannot know the backbone)."
+    ctx = getattr(backbone.model.config, 'max_position_embeddings', None)
+    if ctx and cfg.m_tokens + cfg.max_doc_tokens > ctx:
+        raise ZragError(f"m_tokens {cfg.m_tokens} + max_doc_tokens {cfg.max_doc_tokens} = "
+                        f"{cfg.m_tokens + cfg.max_doc_tokens} positions, but backbone {backbone.name} reads at most "
+                        f"{ctx}. Lower -p m_tokens or -p max_doc_tokens.")
+
 def write_stage(params, progress=True):
     "Run the write phase for `params` into its run folder; return a summary dict."
     from zrag.stages import run_path, stage_dir, corpus_files
     rd = run_path(params); out = stage_dir(rd, 'write')
     corpus = load_corpus(params.corpus, seed=params.run.seed)
     bb = load_backbone(params.backbone)
+    check_fits_backbone(params.write, bb)
     manifest = corpus_manifest(corpus, bb.tokenizer)
-    if (out / 'checkpoint.pt').exists() and params.run.resume:
-        load_write_checkpoint(out / 'checkpoint.pt', bb, manifest)
+    tr = WriteTrainer(bb, corpus.documents, params.write, out, params.run.seed, manifest)
+    tr.restore(params.run.resume)                    # every refusal comes before the first file is written
     corpus_file, manifest_file = corpus_files(rd)
     save_corpus(corpus, corpus_file); atomic_write_json(manifest_file, manifest)
-    tr = WriteTrainer(bb, corpus.documents, params.write, out, params.run.seed, manifest)
-    hist = tr.fit(resume=params.run.resume, progress=progress)
+    hist = tr.fit(progress=progress)
     # a recitation is at most as long as the document itself
     sample = generate_from_z(bb, tr.memory, [0], max_new_tokens=len(tr.seqs[0]))[0]
     atomic_write_text(out / 'summary.md',
