@@ -93,17 +93,19 @@ def new_folders(run_dir):
     while not p.exists() and p != p.parent: out.append(p); p = p.parent
     return out
 
+def _remove_new(fresh):
+    "Remove the run folder this command created, and the parents it created if they are left empty."
+    shutil.rmtree(fresh[0], ignore_errors=True)
+    for d in fresh[1:]:
+        if d.is_dir() and not any(d.iterdir()): d.rmdir()
+
 def _undo_refusal(man, run_dir, before, fresh):
     "Put the run folder back as it was `before` this command; False where a stage has already written files."
     files, dirs = folder_state(run_dir)
     manifest = man.path.relative_to(run_dir).as_posix()
     if {k: v for k, v in files.items() if k != manifest} != {k: v for k, v in before[0].items() if k != manifest}:
         return False
-    if fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        for d in fresh[1:]:
-            if d.is_dir() and not any(d.iterdir()): d.rmdir()
-        return True
+    if fresh: _remove_new(fresh); return True
     man.undo()
     for d in sorted(dirs - before[1], key=len, reverse=True): Path(run_dir, d).rmdir()
     return True
@@ -130,7 +132,7 @@ def run_stages(params, names, command, progress=True):
     before = folder_state(rd)
     try: man = RunManifest(params, command)
     except OSError as e:
-        if fresh: shutil.rmtree(rd, ignore_errors=True)
+        if fresh: _remove_new(fresh)
         raise fs_error(e) from None
     results, status = {}, 'failed'
     try:
