@@ -55,9 +55,10 @@ def cli():
 
 
 def pipeline_args(runs_dir, *extra, cmd='run'):
-    "The smoke pipeline's command line: write, evidence, read and compare on 10 bundled documents."
+    "The smoke pipeline's command line: write, evidence, route, read (biased by the router) and compare, 10 documents."
     return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', runs_dir, '-p', 'n_docs', '10',
-            '-p', 'stages', '[write, evidence, read, compare]', '-q', *extra)
+            '-p', 'read_route_bias', '1',
+            '-p', 'stages', '[write, evidence, route, read, compare]', '-q', *extra)
 
 
 def _run_once(tmp_path_factory, name, args):
@@ -76,7 +77,7 @@ def _private_copy(run_dir, tmp_path):
 
 @pytest.fixture(scope='session')
 def pipeline(tmp_path_factory):
-    "One smoke run of write, evidence, read and compare, run once and read by the evidence, read and compare tests."
+    "One smoke run of write, evidence, route, read and compare, run once and read by the tests of those stages."
     return _run_once(tmp_path_factory, 'pipeline', pipeline_args)
 
 

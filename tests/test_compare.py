@@ -56,7 +56,7 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     r = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10',
             '-p', 'reader_api_key', secret, '-q')
     assert r.returncode == 0, r.stderr[-3000:]
-    out = tmp_path / 'smoke' / '05_compare'
+    out = tmp_path / 'smoke' / '06_compare'
     c = json.loads((out / 'comparison.json').read_text())
     assert c['methods']['bm25']['available'] and c['methods']['dense']['available']
     assert c['methods']['none']['retrieval'] is None
@@ -81,10 +81,10 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
 
 def test_compare_rows_of_the_pipeline(pipeline):
     "zrag's rows come from the evidence and read stages of the same run, beside the baselines."
-    c = json.loads((pipeline / '05_compare' / 'comparison.json').read_text())
+    c = json.loads((pipeline / '06_compare' / 'comparison.json').read_text())
     assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read'}
     assert all(m['available'] for m in c['methods'].values())
     gens = read_jsonl(pipeline / '03_evidence' / 'generations.jsonl')
     assert c['n_test'] == len({g['qid'] for g in gens})
-    html = (pipeline / '05_compare' / 'comparison_report.html').read_text()
+    html = (pipeline / '06_compare' / 'comparison_report.html').read_text()
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == 4

@@ -227,7 +227,7 @@ def test_file_system_faults(written, capsys, monkeypatch):
 def test_corrupt_training_states_and_a_dead_endpoint(pipeline, tmp_path, capsys):
     shutil.copytree(pipeline, tmp_path / 'smoke')
     args = [*SMOKE, '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10']
-    for stage, folder in (('evidence', '03_evidence'), ('read', '04_read')):
+    for stage, folder in (('evidence', '03_evidence'), ('read', '05_read')):
         st = tmp_path / 'smoke' / folder / 'state.pt'
         st.write_bytes(st.read_bytes()[:500])
         refused(capsys, tmp_path, stage, *args, expect='is not a readable training state')

@@ -16,7 +16,7 @@ def test_every_stage_has_a_runner_and_folders_sort_in_data_flow_order():
         assert set(s.groups) <= set(load_params().groups), s
     folders = [s.folder for s in STAGES.values()]
     assert folders == sorted(folders) and len(set(folders)) == len(folders)
-    assert stage_dir('runs/x', 'compare') == Path('runs/x/05_compare')
+    assert stage_dir('runs/x', 'compare') == Path('runs/x/06_compare')
 
 
 def test_every_parameter_says_why():

@@ -48,20 +48,20 @@ def test_adding_a_document_keeps_the_old_ones(smollm, tmp_path):
 
 
 def test_read_outputs(pipeline):
-    rm = json.loads((pipeline / '04_read' / 'read_metrics.json').read_text())
-    c = json.loads((pipeline / '05_compare' / 'comparison.json').read_text())
+    rm = json.loads((pipeline / '05_read' / 'read_metrics.json').read_text())
+    c = json.loads((pipeline / '06_compare' / 'comparison.json').read_text())
     assert rm['memory_unchanged'] and rm['n_test'] == c['n_test']
     assert rm['routing']['mrr'] == c['methods']['zrag_read']['retrieval']['mrr']
     assert {r['pool_size'] for r in rm['curve']} == {2, 10}
     assert set(rm['routing_controls']) == {'prior', 'chance', 'profile_correlation'}
     assert 'mrr' in rm['routing_controls']['prior']
-    gens = read_jsonl(pipeline / '04_read' / 'generations.jsonl')
+    gens = read_jsonl(pipeline / '05_read' / 'generations.jsonl')
     assert len(gens) == rm['n_test'] and all(sorted(g['ranked']) == list(range(rm['n_docs'])) for g in gens)
 
 
 def test_read_resumes_exactly(pipeline_copy, cli):
     "Run again, the read stage trains nothing and evaluates the same; a resumed run equals an uninterrupted one."
-    rd = pipeline_copy / 'smoke' / '04_read'
+    rd = pipeline_copy / 'smoke' / '05_read'
     rm = json.loads((rd / 'read_metrics.json').read_text())
     n_rlog = len(read_jsonl(rd / 'train_log.jsonl'))
     r = cli(*pipeline_args(pipeline_copy, cmd='read'))

@@ -104,8 +104,9 @@ def add_read(cmp, read_dir, cut, corpus_hash):
     qs = cmp.questions
     cmp.add(name, [cut(rg[q.qid]['generated']) for q in qs], [rg[q.qid]['ranked'] for q in qs],
             float(np.mean([rg[q.qid]['seconds'] for q in qs])), (rm['z_bytes'] + rm['kv_bytes']) / rm['n_docs'] * 1000,
-            f"all {rm['n_docs']} memories in one key/value cache, no retriever; routing = attention mass; "
-            "storage = z + fp32 KV cache")
+            f"all {rm['n_docs']} memories in one key/value cache, no retriever; routing = attention mass"
+            + (f", biased by the router (read_route_bias {rm['read_route_bias']})" if rm.get('read_route_bias') else '')
+            + "; storage = z + fp32 KV cache")
 
 # %% ../nbs/14_compare.ipynb #c5code
 def run_corpus(params, backbone):

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['normalize_answer', 'answer_in', 'answer_coverage', 'exact_match', 'f1_score', 'rouge_l', 'source_overlap',
-           'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'retrieval_metrics']
+           'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'retrieval_per_question', 'retrieval_metrics', 'rank_by',
+           'prior_ranking', 'profile_correlation']
 
 # %% ../nbs/04_metrics.ipynb #m0imp
 import re, string
@@ -82,12 +83,32 @@ def paired_diff(a, b, n_boot=1000, seed=0):
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
 
 # %% ../nbs/04_metrics.ipynb #28d06a95
-def retrieval_metrics(ranked, gold, ks=(1, 2, 5, 10)):
-    "Recall@k (all gold in the top k), any@k and MRR over questions: `ranked` [[doc idx]], `gold` [set of doc idx]."
+def retrieval_per_question(ranked, gold, ks=(1, 2, 5, 10)):
+    "Each question's Recall@k (all gold in the top k), any@k and reciprocal rank: {name: [value per question]}."
     out = {}
     for k in ks:
-        out[f'recall@{k}'] = float(np.mean([set(g) <= set(r[:k]) for r, g in zip(ranked, gold)]))
-        out[f'any@{k}'] = float(np.mean([bool(set(g) & set(r[:k])) for r, g in zip(ranked, gold)]))
-    rr = [next((1 / (i + 1) for i, d in enumerate(r) if d in g), 0.0) for r, g in zip(ranked, gold)]
-    out['mrr'] = float(np.mean(rr))
+        out[f'recall@{k}'] = [float(set(g) <= set(r[:k])) for r, g in zip(ranked, gold)]
+        out[f'any@{k}'] = [float(bool(set(g) & set(r[:k]))) for r, g in zip(ranked, gold)]
+    out['mrr'] = [next((1 / (i + 1) for i, d in enumerate(r) if d in g), 0.0) for r, g in zip(ranked, gold)]
     return out
+
+def retrieval_metrics(ranked, gold, ks=(1, 2, 5, 10)):
+    "Recall@k, any@k and MRR over questions: `ranked` [[doc idx]], `gold` [set of doc idx]."
+    return {k: float(np.mean(v)) for k, v in retrieval_per_question(ranked, gold, ks).items()}
+
+# %% ../nbs/04_metrics.ipynb #m5code
+def rank_by(profiles):
+    "Document indices of each row of `profiles` [Q, N], highest score first (ties in index order)."
+    return [np.argsort(-np.asarray(p, dtype=float), kind='stable').tolist() for p in profiles]
+
+def prior_ranking(profiles):
+    "Each question ranked by the mean profile of the other questions: [Q rankings], question-independent."
+    P = np.asarray(profiles, dtype=float)
+    return rank_by(P.sum(0)[None] - P)                                   # [Q, N]: the others' summed profiles
+
+def profile_correlation(profiles):
+    "Mean Pearson correlation between the rows of `profiles` [Q, N]; None for fewer than 2 rows or a constant row."
+    P = np.asarray(profiles, dtype=float); Q = len(P)
+    if Q < 2 or not (P.std(1) > 0).all(): return None
+    C = np.corrcoef(P)                                                   # [Q, Q]
+    return float((C.sum() - Q) / (Q * (Q - 1)))

@@ -36,6 +36,8 @@ STAGES = _registry(
           ('backbone', 'analysis')),
     Stage('evidence', 'zrag.evidence', 'phase 1.5: LoRA evidence from z + question, metrics, regression, report',
           ('backbone', 'evidence')),
+    Stage('route', 'zrag.route', 'the router, trained from corpus pseudo-queries; routing beside controls, report',
+          ('backbone', 'route', 'read', 'evidence', 'baselines')),
     Stage('read', 'zrag.read', 'the read phase: all memories as one key/value cache, routing, accuracy against N',
           ('backbone', 'evidence', 'read', 'baselines')),
     Stage('compare', 'zrag.compare', 'no retrieval, BM25, dense and zrag through one reader, and their report',
@@ -66,8 +68,9 @@ class RunConfig:
             check(s in STAGES, 'stages', f"unknown stage {s!r}; known stages: {', '.join(STAGES)}")
 
 # %% ../nbs/01_stages.ipynb #25800c4a
-# folders of zrag <= 0.1's layout
-LEGACY_ENTRIES = ('write', '01_verification', '03_summary', '04_evidence', '06_read')
+# folders of zrag <= 0.1's layout, and of 0.2's before the route stage
+LEGACY_ENTRIES = ('write', '01_verification', '03_summary', '04_evidence', '06_read',
+                  '04_read', '05_compare')
 
 def run_path(params):
     "The folder of this run: `runs_dir/run_name`; a `ZragError` where a file stands in the way."

@@ -1,0 +1,81 @@
+("The route stage: no evaluation question reaches the router's training or model selection; its outputs on the "
+ "real bundled model; the read stage biased by it.")
+import dataclasses, json, re
+import pytest, torch
+from zrag.core import read_jsonl
+from zrag.backbone import tiny_backbone
+from zrag.data import load_corpus, CorpusConfig
+from zrag.route import RouteConfig, training_set, fit_router, layer_ids, pseudo_queries, memory_features
+from conftest import pipeline_args
+
+CFG = RouteConfig(route_epochs=3, route_layers=[0.5, 1.0], route_dim=8)
+
+
+def rewritten(corpus, tag):
+    "The same documents and split, every question's text, answers and type replaced."
+    qs = [dataclasses.replace(q, question=f'{tag} question {i}?', answers=[f'{tag} {i}'], type=tag)
+          for i, q in enumerate(corpus.questions)]
+    return dataclasses.replace(corpus, questions=qs)
+
+
+def fitted(corpus, cfg, bb, kf):
+    texts, golds, pseudo, evaluated = training_set(corpus, cfg)
+    router, j, fit = fit_router(bb, kf, [1, 2], texts, golds, pseudo, cfg, seed=0)
+    return texts, router, fit, evaluated
+
+
+def test_no_evaluation_question_reaches_training_or_model_selection():
+    "Questions changed or removed: the router's training items, held-out choice and weights do not change at all."
+    corpus, bb = load_corpus(CorpusConfig()), tiny_backbone()
+    kf = memory_features(bb.model, torch.randn(len(corpus.documents), 3, bb.hidden_size), [1, 2])
+    texts, router, fit, evaluated = fitted(corpus, CFG, bb, kf)
+    questions = {q.question for q in corpus.questions}
+    assert not set(texts) & questions and len(evaluated) == len(corpus.questions)   # all evaluated: none seen
+    for other in (rewritten(corpus, 'changed'), dataclasses.replace(corpus, questions=[])):
+        t2, r2, f2, _ = fitted(other, CFG, bb, kf)
+        assert t2 == texts and f2['heldout_mrr'] == fit['heldout_mrr'] and f2['losses'] == fit['losses']
+        assert all(torch.equal(a, b) for a, b in zip(router.state_dict().values(), r2.state_dict().values()))
+    # every pseudo-query's words come from its own document (or are the cloze's "what")
+    for p in pseudo_queries(corpus.documents):
+        doc = corpus.documents[p['doc_idx']]
+        words = lambda t: set(re.findall(r'\w+', t.lower()))
+        assert words(p['text']) - {'what'} <= words(f'{doc.title} {doc.text}')
+
+
+def test_train_questions_when_asked_never_the_evaluated_ones():
+    corpus = load_corpus(CorpusConfig())
+    cfg = dataclasses.replace(CFG, route_train_questions=True)
+    texts, golds, pseudo, evaluated = training_set(corpus, cfg)
+    train = {q.question for q in corpus.split_questions('train')}
+    assert train <= set(texts) and len(texts) == len(pseudo) + len(train)
+    assert {q.qid for q in evaluated} == set(corpus.splits['validation']) | set(corpus.splits['test'])
+    assert not {q.question for q in evaluated} & set(texts)
+
+
+def test_layer_ids_reach_every_depth():
+    assert layer_ids(30, [0.25, 0.5, 0.75, 1.0]) == [8, 15, 22, 30] and layer_ids(36, [1.0]) == [36]
+
+
+@pytest.mark.integration
+def test_route_outputs(pipeline):
+    "The smoke pipeline's route stage: one table of every ranking on every question, the report, the read biased."
+    out = pipeline / '04_route'
+    m = json.loads((out / 'routing_metrics.json').read_text())
+    corpus = json.loads((pipeline / 'corpus.json').read_text())
+    assert m['trained_on'] == 'pseudo-queries' and m['n_questions'] == len(corpus['questions'])
+    rows = m['tables']['unseen']['rows']
+    assert {'chance', 'prior', 'bm25', 'dense', 'router', 'attention: all heads'} <= set(rows)
+    assert all(0 <= r['mrr']['lo'] <= r['mrr']['mean'] <= r['mrr']['hi'] <= 1 for r in rows.values())
+    assert m['tables']['test']['n'] == len(corpus['splits']['test'])
+    assert (out / 'routing_report.html').is_file() and (out / 'router.pt').is_file()
+    assert len(read_jsonl(out / 'per_question.jsonl')) == m['n_questions']
+    state = torch.load(pipeline / '05_read' / 'state.pt', weights_only=False)
+    assert 'router' in state['identity'] and state['identity']['read']['read_route_bias'] == 1.0
+
+
+@pytest.mark.integration
+def test_read_with_a_router_bias_needs_the_route_stage(pipeline_copy, cli):
+    (pipeline_copy / 'smoke' / '04_route' / 'router.pt').unlink()
+    r = cli(*pipeline_args(pipeline_copy, cmd='read'))
+    assert r.returncode == 2 and 'run the route stage first' in r.stderr
+
