@@ -117,7 +117,8 @@ def biased_mask(mask, P, n_mem, doc_bias, dtype):
     ("An additive mask [B, 1, T, P+T]: `doc_bias` [B, n] on each document's memory tokens (the first `n_mem` of the "
      "P cached positions), 0 on earlier query tokens, causal and padding `mask` [B, T] on the new ones.")
     B, T = mask.shape; n = doc_bias.shape[1]; low = torch.finfo(dtype).min
-    mem = doc_bias.to(dtype).repeat_interleave(n_mem // n, 1)[:, None, None].expand(B, 1, T, n_mem)   # [B, 1, T, n*m]
+    mem = doc_bias.to(mask.device, dtype).repeat_interleave(n_mem // n, 1)                 # [B, n*m]
+    mem = mem[:, None, None].expand(B, 1, T, n_mem)                                          # [B, 1, T, n*m]
     seen = torch.zeros(B, 1, T, P - n_mem, dtype=dtype, device=mask.device)               # earlier query tokens
     ok = torch.ones(T, T, dtype=torch.bool, device=mask.device).tril()[None] & mask[:, None, :].bool()   # [B, T, T]
     new = torch.zeros(B, 1, T, T, dtype=dtype, device=mask.device).masked_fill(~ok[:, None], low)
@@ -412,6 +413,10 @@ def route_bias(w, data, scale):
     from zrag.stages import stage_dir
     path = stage_dir(w.run_dir, 'route') / 'router.pt'
     router = load_router(path, w.identity())
+    if router.saw_questions:
+        raise ZragError(f"{path} was trained with the train split's questions (route_train_questions true): its bias "
+                        "would be stronger on the read adapter's training questions than at test time. Run the route "
+                        "stage with -p route_train_questions false, or read with -p read_route_bias 0.")
     qids = sorted(data.questions)
     lp = question_scores(w, router, [data.questions[q].question for q in qids])       # [Q, N]
     return {q: scale * lp[i] for i, q in enumerate(qids)}, sha256_file(path)

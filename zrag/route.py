@@ -160,8 +160,10 @@ def holdout_split(pseudo, frac, seed=0):
     rng, train, held = np.random.default_rng([seed, 12]), [], []
     for d in sorted(by_doc):
         groups = sorted(by_doc[d]); rng.shuffle(groups)
-        n_held = min(len(groups) - 1, int(round(frac * len(groups))))
+        n_held = min(len(groups) - 1, max(1, int(round(frac * len(groups)))))
         for j, gname in enumerate(groups): (held if j < n_held else train).extend(by_doc[d][gname])
+    if not held: raise ZragError("no document has two sentences that make pseudo-queries, so none can be held out "
+                                 "to choose the layer and heads: add 'cloze' to route_queries or use longer documents.")
     return sorted(train), sorted(held)
 
 def select_layer(qf, golds, kf, train, held, cfg, seed=0):
@@ -263,6 +265,7 @@ def load_router(path, identity=None):
     q, k, d = st['shape']
     r = Router(q, k, d, st['temperature']); r.load_state_dict(st['state'])
     r.layer, r.max_tokens = st['layer'], st['identity']['route']['route_max_tokens']
+    r.saw_questions = st['identity']['route']['route_train_questions']
     return r.eval().requires_grad_(False)
 
 # %% ../nbs/11b_route.ipynb #rt37
@@ -333,8 +336,9 @@ def routing_tables(rankings, scores, att, golds, keep, n_docs, ks, n_boot, seed)
     "The table of every ranking, and the profile correlations, on the questions at positions `keep`."
     sub = lambda v: [v[i] for i in keep]
     g = sub(golds)
-    rows = {'chance': chance_row(n_docs, g, ks, n_boot, seed),
-            'prior': prior_ranking(scores[keep].numpy()), **{k: sub(v) for k, v in rankings.items()}}
+    att_prior = {'prior of the attention': prior_ranking(next(iter(att.values()))[keep].numpy())} if att else {}
+    rows = {'chance': chance_row(n_docs, g, ks, n_boot, seed), 'prior': prior_ranking(scores[keep].numpy()),
+            **att_prior, **{k: sub(v) for k, v in rankings.items()}}
     return {'n': len(keep), 'rows': routing_table(rows, g, ks, n_boot, seed),
             'profile_correlation': {'router': profile_correlation(scores[keep].numpy()),
                                     **{k: profile_correlation(v[keep].numpy()) for k, v in att.items()}}}
