@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['normalize_answer', 'answer_in', 'answer_coverage', 'exact_match', 'f1_score', 'rouge_l', 'source_overlap',
            'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'retrieval_per_question', 'retrieval_metrics', 'rank_by',
-           'prior_ranking', 'profile_correlation']
+           'prior_ranking', 'chance_per_question', 'profile_correlation']
 
 # %% ../nbs/04_metrics.ipynb #m0imp
 import re, string
@@ -105,6 +105,12 @@ def prior_ranking(profiles):
     "Each question ranked by the mean profile of the other questions: [Q rankings], question-independent."
     P = np.asarray(profiles, dtype=float)
     return rank_by(P.sum(0)[None] - P)                                   # [Q, N]: the others' summed profiles
+
+def chance_per_question(n_docs, gold, ks=(1, 2, 5, 10), seed=0, n_random=200):
+    "Each question's Recall@k, any@k and reciprocal rank averaged over `n_random` seeded random rankings: {name: [Q]}."
+    rng = np.random.default_rng(seed)
+    per = [retrieval_per_question([rng.permutation(n_docs).tolist() for _ in gold], gold, ks) for _ in range(n_random)]
+    return {k: np.mean([p[k] for p in per], 0).tolist() for k in per[0]}
 
 def profile_correlation(profiles):
     "Mean Pearson correlation between the rows of `profiles` [Q, N]; None for fewer than 2 rows or a constant row."

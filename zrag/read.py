@@ -17,7 +17,8 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import DynamicLayer
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_jsonl
-from .metrics import answer_coverage, bootstrap_ci, retrieval_metrics, rouge_l, prior_ranking, profile_correlation
+from .metrics import (answer_coverage, bootstrap_ci, retrieval_metrics, rouge_l, prior_ranking, profile_correlation,
+                          chance_per_question)
 from .adapters import add_lora, AdapterTrainer, read_training_state
 
 # %% ../nbs/11_read.ipynb #7d898391
@@ -233,12 +234,9 @@ def read_routing(model, cache, embed, prompt_ids, gen_ids, doc_bias=None):
 # %% ../nbs/11_read.ipynb #242e07b1
 def routing_controls(profiles, golds, ks=(1, 2, 5, 10), seed=0, n_random=200):
     "Question-independent controls for routing `profiles` [questions, N] scored against `golds` [set of gold indices]."
-    Q, N = np.asarray(profiles).shape
-    rng = np.random.default_rng([seed, 11])
-    rand = [retrieval_metrics([rng.permutation(N).tolist() for _ in range(Q)], golds, list(ks))
-            for _ in range(n_random)]
+    chance = chance_per_question(np.asarray(profiles).shape[1], golds, list(ks), [seed, 11], n_random)
     return {'prior': retrieval_metrics(prior_ranking(profiles), golds, list(ks)),
-            'chance': {k: float(np.mean([r[k] for r in rand])) for k in rand[0]},
+            'chance': {k: float(np.mean(v)) for k, v in chance.items()},
             'profile_correlation': profile_correlation(profiles)}
 
 # %% ../nbs/11_read.ipynb #60bb5fb2

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, asdict
 import numpy as np, torch
 from torch import nn
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_jsonl, atomic_path
-from .metrics import bootstrap_ci, paired_diff, prior_ranking, profile_correlation, rank_by, retrieval_per_question
+from .metrics import (bootstrap_ci, chance_per_question, paired_diff, prior_ranking, profile_correlation, rank_by,
+                          retrieval_per_question)
 
 # %% ../nbs/11b_route.ipynb #rt05
 QUERY_KINDS = ('sentence', 'cloze')
@@ -225,11 +226,8 @@ def ranking_row(ranked, golds, ks, n_boot=1000, seed=0):
 
 def chance_row(n_docs, golds, ks, n_boot=1000, seed=0, n_random=200):
     "The row of random rankings: each question's metrics averaged over `n_random` seeded permutations."
-    rng = np.random.default_rng([seed, 13])
-    per = [retrieval_per_question([rng.permutation(n_docs).tolist() for _ in golds], golds, ks)
-           for _ in range(n_random)]
-    mean = {k: np.mean([p[k] for p in per], 0) for k in per[0]}                # {metric: [Q]}
-    return {k: bootstrap_ci(v, n_boot, seed) for k, v in mean.items()}, mean['mrr'].tolist()
+    mean = chance_per_question(n_docs, golds, ks, [seed, 13], n_random)              # {metric: [Q]}
+    return {k: bootstrap_ci(v, n_boot, seed) for k, v in mean.items()}, mean['mrr']
 
 # %% ../nbs/11b_route.ipynb #rt33
 def routing_table(rankings, golds, ks, n_boot=1000, seed=0, reference='prior'):
