@@ -55,9 +55,11 @@ def cli():
 
 
 def pipeline_args(runs_dir, *extra, cmd='run'):
-    "The smoke pipeline's command line: write, evidence, route, read (biased by the router) and compare, 10 documents."
+    ("The smoke pipeline's command line: write, evidence, route (backbone-written questions too), read (biased by the "
+     "router, with the routing loss and a pool curriculum) and compare, 10 documents.")
     return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', runs_dir, '-p', 'n_docs', '10',
-            '-p', 'read_route_bias', '1',
+            '-p', 'read_route_bias', '1', '-p', 'read_route_loss', '0.5', '-p', 'read_pool_schedule', '[4, 0]',
+            '-p', 'route_queries', '[sentence, cloze, question]',
             '-p', 'stages', '[write, evidence, route, read, compare]', '-q', *extra)
 
 

@@ -57,6 +57,10 @@ def test_read_outputs(pipeline):
     assert 'mrr' in rm['routing_controls']['prior']
     gens = read_jsonl(pipeline / '05_read' / 'generations.jsonl')
     assert len(gens) == rm['n_test'] and all(sorted(g['ranked']) == list(range(rm['n_docs'])) for g in gens)
+    # the routing loss and the pool curriculum were on: each step logs both losses
+    log = read_jsonl(pipeline / '05_read' / 'train_log.jsonl')
+    assert rm['read_route_loss'] == 0.5 and rm['read_pool_schedule'] == [4, 0]
+    assert all(np.isfinite(r['route_loss']) and r['route_loss'] >= 0 for r in log)
 
 
 def test_read_resumes_exactly(pipeline_copy, cli):

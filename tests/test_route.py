@@ -19,20 +19,22 @@ def rewritten(corpus, tag):
 
 
 def fitted(corpus, cfg, bb, kf):
-    texts, golds, pseudo, evaluated = training_set(corpus, cfg)
+    texts, golds, pseudo, evaluated = training_set(corpus, cfg, bb)
     router, j, fit = fit_router(bb, kf, [1, 2], texts, golds, pseudo, cfg, seed=0)
     return texts, router, fit, evaluated
 
 
-def test_no_evaluation_question_reaches_training_or_model_selection():
-    "Questions changed or removed: the router's training items, held-out choice and weights do not change at all."
-    corpus, bb = load_corpus(CorpusConfig()), tiny_backbone()
+@pytest.mark.parametrize('kinds', [['sentence', 'cloze'], ['sentence', 'cloze', 'question']])
+def test_no_evaluation_question_reaches_training_or_model_selection(kinds):
+    ("Questions changed or removed: the router's training items (backbone-written questions included), held-out "
+     "choice and weights do not change at all.")
+    corpus, bb, cfg = load_corpus(CorpusConfig()), tiny_backbone(), dataclasses.replace(CFG, route_queries=kinds)
     kf = memory_features(bb.model, torch.randn(len(corpus.documents), 3, bb.hidden_size), [1, 2])
-    texts, router, fit, evaluated = fitted(corpus, CFG, bb, kf)
+    texts, router, fit, evaluated = fitted(corpus, cfg, bb, kf)
     questions = {q.question for q in corpus.questions}
     assert not set(texts) & questions and len(evaluated) == len(corpus.questions)   # all evaluated: none seen
     for other in (rewritten(corpus, 'changed'), dataclasses.replace(corpus, questions=[])):
-        t2, r2, f2, _ = fitted(other, CFG, bb, kf)
+        t2, r2, f2, _ = fitted(other, cfg, bb, kf)
         assert t2 == texts and f2['heldout_mrr'] == fit['heldout_mrr'] and f2['losses'] == fit['losses']
         assert all(torch.equal(a, b) for a, b in zip(router.state_dict().values(), r2.state_dict().values()))
     # every pseudo-query's words come from its own document (or are the cloze's "what")

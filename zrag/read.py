@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['ReadConfig', 'MemoryKV', 'memory_kv', 'PrefilledLayer', 'compose', 'rewind', 'biased_mask', 'read_forward',
            'gqa_sdpa_attention', 'gqa_attention', 'reference_forward', 'routing_scores', 'read_generate',
-           'read_routing', 'routing_controls', 'write_new_document', 'question_targets', 'read_loss', 'ReadData',
-           'read_data', 'train_read', 'read_one', 'read_evaluate', 'read_curve', 'read_metrics', 'read_identity',
+           'read_routing', 'routing_controls', 'write_new_document', 'question_targets', 'evidence_inputs',
+           'evidence_nll', 'read_loss', 'attention_route_nll', 'read_route_loss', 'ReadData', 'read_data', 'pool_size',
+           'route_layer_ids', 'train_read', 'read_one', 'read_evaluate', 'read_curve', 'read_metrics', 'read_identity',
            'route_bias', 'read_stage']
 
 # %% ../nbs/11_read.ipynb #1b944f04
@@ -38,6 +39,12 @@ class ReadConfig:
     kv_batch_size: int = 64         # documents per forward when their keys and values are computed
     read_route_bias: float = 0.0    # added to the attention logits of each document's memory tokens: this times the
                                     # route stage's log-probability of the document for the question; 0 = no router
+    read_route_loss: float = 0.0    # weight of the auxiliary routing loss: cross-entropy of the gold documents under
+                                    # the attention mass the evidence positions put on each memory; 0 = off
+    read_route_layers: list = field(default_factory=lambda: [0.5, 0.75, 1.0])   # depths (fractions of the layers)
+                                    # whose heads that loss averages over
+    read_pool_schedule: list = field(default_factory=list)   # a curriculum: the training pool size of each epoch
+                                    # (the last repeats; 0 = all documents); empty = `read_pool` in every epoch
 
     def __post_init__(self):
         check(self.read_pool >= 0, 'read_pool', f"must be >= 0 (0 = the full pool), got {self.read_pool}")
@@ -46,6 +53,11 @@ class ReadConfig:
         check(self.read_lr > 0, 'read_lr', f"must be > 0, got {self.read_lr}")
         check(self.kv_batch_size >= 1, 'kv_batch_size', f"must be >= 1, got {self.kv_batch_size}")
         check(self.read_route_bias >= 0, 'read_route_bias', f"must be >= 0 (0 = off), got {self.read_route_bias}")
+        check(self.read_route_loss >= 0, 'read_route_loss', f"must be >= 0 (0 = off), got {self.read_route_loss}")
+        check(len(self.read_route_layers) > 0 and all(0 <= f <= 1 for f in self.read_route_layers),
+              'read_route_layers', f"must be fractions of the depth in [0, 1], got {self.read_route_layers!r}")
+        check(all(isinstance(n, int) and n >= 0 for n in self.read_pool_schedule), 'read_pool_schedule',
+              f"must be pool sizes >= 0 (0 = all documents), got {self.read_pool_schedule!r}")
 
 # %% ../nbs/11_read.ipynb #c1218013
 @dataclass
@@ -265,9 +277,9 @@ def question_targets(samples):
         by[s['qid']] = (sp, t + [s['target']], d + [s['doc_idx']])
     return {q: (sp, ' '.join(t), d) for q, (sp, t, d) in by.items()}
 
-def read_loss(model, kv, pool, batch, embed, pad_id, doc_bias=None):
-    ("Mean evidence cross-entropy of `batch` [(prompt ids, target ids)] read from the documents `pool` of `kv`: [B]; "
-     "`doc_bias` [B, n_pool] biases the attention on each document's memory.")
+def evidence_inputs(kv, pool, batch, pad_id):
+    ("The documents `pool` of `kv` as a cache (one copy per item of `batch` [(prompt ids, target ids)]) and the "
+     "padded ids, mask and labels [B, T]: position j is labelled with target token j+1.")
     B = len(batch); sub = kv.select(pool) if pool is not None else kv
     L, n, H, m, D = sub.keys.shape
     # [L, B, kv, n*m, d]
@@ -278,13 +290,47 @@ def read_loss(model, kv, pool, batch, embed, pad_id, doc_bias=None):
     labels = torch.full((B, T), -100, dtype=torch.long)
     for b, ((p, t), q) in enumerate(zip(batch, seqs)):
         ids[b, :len(q)] = torch.tensor(q); mask[b, :len(q)] = 1
-        labels[b, len(p) - 1:len(q) - 1] = torch.tensor(t)                      # position j predicts token j+1
+        labels[b, len(p) - 1:len(q) - 1] = torch.tensor(t)
     dev = sub.keys.device
-    emb = embed(ids.to(dev))                                                  # [B, T, H]
-    logits = read_forward(model, cache, emb, mask.to(dev), start=m, doc_bias=doc_bias).logits.float()   # [B, T, V]
-    nll = torch.nn.functional.cross_entropy(logits.reshape(B * T, -1), labels.to(dev).reshape(-1), ignore_index=-100,
+    return cache, ids.to(dev), mask.to(dev), labels.to(dev)
+
+def evidence_nll(logits, labels):
+    "Mean cross-entropy [B] of `logits` [B, T, V] over the labelled positions of `labels` [B, T]."
+    B, T = labels.shape
+    nll = torch.nn.functional.cross_entropy(logits.float().reshape(B * T, -1), labels.reshape(-1), ignore_index=-100,
                                             reduction='none').view(B, T)
-    return nll.sum(1) / (labels != -100).sum(1).clamp(min=1).to(dev)
+    return nll.sum(1) / (labels != -100).sum(1).clamp(min=1)
+
+def read_loss(model, kv, pool, batch, embed, pad_id, doc_bias=None):
+    ("Mean evidence cross-entropy of `batch` [(prompt ids, target ids)] read from the documents `pool` of `kv`: [B]; "
+     "`doc_bias` [B, n_pool] biases the attention on each document's memory.")
+    cache, ids, mask, labels = evidence_inputs(kv, pool, batch, pad_id)
+    return evidence_nll(read_forward(model, cache, embed(ids), mask, start=kv.m, doc_bias=doc_bias).logits, labels)
+
+# %% ../nbs/11_read.ipynb #rdaux1
+def attention_route_nll(attentions, gold, n, m, positions):
+    ("Cross-entropy [B] of the `gold` [B, n] (bool) documents under the attention mass that `positions` [B, T] "
+     "(bool) put on each document's m memory tokens (the first n*m keys), averaged over the heads of `attentions` "
+     "(per layer [B, heads, T, S]) and normalised over the n documents.")
+    a = torch.stack(list(attentions))[..., :n * m].float()                  # [layers, B, heads, T, n*m]
+    mass = a.reshape(*a.shape[:-1], n, m).sum(-1).mean((0, 2))              # [B, T, n]: mass on each document
+    w = positions.float()[..., None]                                         # [B, T, 1]
+    mass = (mass * w).sum(1) / w.sum(1).clamp(min=1)                         # [B, n]: over the chosen positions
+    share = mass / mass.sum(-1, keepdim=True).clamp(min=1e-12)
+    return -torch.log((share * gold.float()).sum(-1).clamp(min=1e-12))
+
+def read_route_loss(model, kv, pool, batch, embed, pad_id, gold, layers, doc_bias=None):
+    ("(evidence cross-entropy [B], routing cross-entropy [B]) of `batch` read from the documents `pool` of `kv`; the "
+     "second from the attention of the evidence positions at `layers` (indices) on the `gold` [B, n_pool] documents.")
+    cache, ids, mask, labels = evidence_inputs(kv, pool, batch, pad_id)
+    impl = model.config._attn_implementation
+    model.set_attn_implementation('eager')                    # attention weights are only returned by eager attention
+    try: o = read_forward(model, cache, embed(ids), mask, start=kv.m, gqa=False, doc_bias=doc_bias,
+                          output_attentions=True)
+    finally: model.set_attn_implementation(impl)
+    n = kv.n_docs if pool is None else len(pool)
+    route = attention_route_nll([o.attentions[l] for l in layers], gold, n, kv.m, labels != -100)
+    return evidence_nll(o.logits, labels), route
 
 # %% ../nbs/11_read.ipynb #rd1code
 @dataclass
@@ -295,6 +341,10 @@ class ReadData:
     splits: dict
     encoded: dict           # {qid: (prompt ids, target ids)}
     bias: dict = field(default_factory=dict)    # {qid: [N] attention bias per document}; empty = no router
+    def gold_for(self, qids, pool, n_docs):
+        "[len(qids), n] bool: which of the documents `pool` (all `n_docs`: None) are gold for each question."
+        cols = list(range(n_docs)) if pool is None else list(pool)
+        return torch.tensor([[d in self.targets[q][2] for d in cols] for q in qids])
     def bias_for(self, qids, pool=None):
         "The attention bias [len(qids), n] of `qids` over the documents `pool` (all: None); None without a router."
         if not self.bias: return None
@@ -314,22 +364,38 @@ def read_data(corpus, ecfg, tokenizer):
     return ReadData(qs, qt, split, enc)
 
 # %% ../nbs/11_read.ipynb #rd2code
+def pool_size(cfg, epoch):
+    "The training pool size of `epoch` (1-based): `read_pool_schedule`'s entry (the last repeats), else `read_pool`."
+    sched = cfg.read_pool_schedule
+    return sched[min(epoch, len(sched)) - 1] if sched else cfg.read_pool
+
+def route_layer_ids(backbone, cfg):
+    "The attention layers (0-based) at the depths `read_route_layers` that the routing loss averages over."
+    from zrag.route import layer_ids
+    return [i - 1 for i in layer_ids(backbone.model.config.num_hidden_layers, cfg.read_route_layers)]
+
 def train_read(pm, kv, data, cfg, backbone, out_dir, seed, identity, resume=True, progress=True):
     "Train the read adapter on the training questions from the memory `kv`; returns the trainer, best adapter loaded."
     tr_q, val_q, N = data.splits['train'], data.splits['validation'], kv.n_docs
     pad, bs = backbone.tokenizer.pad_token_id or 0, cfg.read_batch_size
-    def pool_for(qids, rng):                            # None = every document; else the gold ones + random others
-        if not cfg.read_pool or cfg.read_pool >= N: return None
+    layers = route_layer_ids(backbone, cfg)
+    def pool_for(qids, rng, epoch):                     # None = every document; else the gold ones + random others
+        size = pool_size(cfg, epoch)
+        if not size or size >= N: return None
         gold = sorted({d for q in qids for d in data.targets[q][2]})
         rest = [d for d in range(N) if d not in gold]
-        k = max(0, min(len(rest), cfg.read_pool - len(gold)))
+        k = max(0, min(len(rest), size - len(gold)))
         return sorted(gold + rng.choice(rest, size=k, replace=False).tolist())
     def step_loss(idx, rng, epoch, step):
         qids = [tr_q[i] for i in idx]
-        pool = pool_for(qids, rng)
-        loss = read_loss(pm, kv, pool, [data.encoded[q] for q in qids], backbone.embed, pad,
-                         data.bias_for(qids, pool)).mean()
-        return loss, {'loss': loss.item()}
+        pool = pool_for(qids, rng, epoch)
+        batch, bias = [data.encoded[q] for q in qids], data.bias_for(qids, pool)
+        if not cfg.read_route_loss:
+            loss = read_loss(pm, kv, pool, batch, backbone.embed, pad, bias).mean()
+            return loss, {'loss': loss.item()}
+        ev, rt = read_route_loss(pm, kv, pool, batch, backbone.embed, pad, data.gold_for(qids, pool, N), layers, bias)
+        loss = ev.mean() + cfg.read_route_loss * rt.mean()
+        return loss, {'loss': loss.item(), 'evidence_loss': ev.mean().item(), 'route_loss': rt.mean().item()}
     def val_loss():
         return torch.cat([read_loss(pm, kv, None, [data.encoded[q] for q in val_q[s:s + bs]], backbone.embed, pad,
                                     data.bias_for(val_q[s:s + bs]))
@@ -393,7 +459,8 @@ def read_metrics(full, curve, data, trainer, kv, memory, kv_seconds, unchanged, 
             'kv_seconds': kv_seconds, 'kv_bytes': kv.nbytes, 'kv_bytes_bf16': kv.nbytes // 2,
             'z_bytes': memory.z.numel() * 4, 'ttft': float(np.mean([r['ttft'] for r in full])),
             'seconds_per_question': float(np.mean([r['seconds'] for r in full])), 'memory_unchanged': unchanged,
-            'read_pool': params.read.read_pool, 'read_route_bias': params.read.read_route_bias,
+            **{k: getattr(params.read, k) for k in ('read_pool', 'read_pool_schedule', 'read_route_bias',
+                                                    'read_route_loss')},
             'routing_controls': routing_controls([[r['routing'][d] for d in range(N)] for r in full], gold, ks, seed)}
 
 # %% ../nbs/11_read.ipynb #rd5code
