@@ -56,7 +56,7 @@ class ReadConfig:
         check(self.read_route_loss >= 0, 'read_route_loss', f"must be >= 0 (0 = off), got {self.read_route_loss}")
         check(len(self.read_route_layers) > 0 and all(0 <= f <= 1 for f in self.read_route_layers),
               'read_route_layers', f"must be fractions of the depth in [0, 1], got {self.read_route_layers!r}")
-        check(all(isinstance(n, int) and n >= 0 for n in self.read_pool_schedule), 'read_pool_schedule',
+        check(all(type(n) is int and n >= 0 for n in self.read_pool_schedule), 'read_pool_schedule',
               f"must be pool sizes >= 0 (0 = all documents), got {self.read_pool_schedule!r}")
 
 # %% ../nbs/11_read.ipynb #c1218013
@@ -317,7 +317,7 @@ def attention_route_nll(attentions, gold, n, m, positions):
     w = positions.float()[..., None]                                         # [B, T, 1]
     mass = (mass * w).sum(1) / w.sum(1).clamp(min=1)                         # [B, n]: over the chosen positions
     share = mass / mass.sum(-1, keepdim=True).clamp(min=1e-12)
-    return -torch.log((share * gold.float()).sum(-1).clamp(min=1e-12))
+    return -torch.log((share * gold.to(share.device).float()).sum(-1).clamp(min=1e-12))
 
 def read_route_loss(model, kv, pool, batch, embed, pad_id, gold, layers, doc_bias=None):
     ("(evidence cross-entropy [B], routing cross-entropy [B]) of `batch` read from the documents `pool` of `kv`; the "
@@ -395,7 +395,8 @@ def train_read(pm, kv, data, cfg, backbone, out_dir, seed, identity, resume=True
             return loss, {'loss': loss.item()}
         ev, rt = read_route_loss(pm, kv, pool, batch, backbone.embed, pad, data.gold_for(qids, pool, N), layers, bias)
         loss = ev.mean() + cfg.read_route_loss * rt.mean()
-        return loss, {'loss': loss.item(), 'evidence_loss': ev.mean().item(), 'route_loss': rt.mean().item()}
+        # 'loss' stays the evidence loss, comparable with the validation loss that picks the best epoch
+        return loss, {'loss': ev.mean().item(), 'total_loss': loss.item(), 'route_loss': rt.mean().item()}
     def val_loss():
         return torch.cat([read_loss(pm, kv, None, [data.encoded[q] for q in val_q[s:s + bs]], backbone.embed, pad,
                                     data.bias_for(val_q[s:s + bs]))
@@ -460,7 +461,7 @@ def read_metrics(full, curve, data, trainer, kv, memory, kv_seconds, unchanged, 
             'z_bytes': memory.z.numel() * 4, 'ttft': float(np.mean([r['ttft'] for r in full])),
             'seconds_per_question': float(np.mean([r['seconds'] for r in full])), 'memory_unchanged': unchanged,
             **{k: getattr(params.read, k) for k in ('read_pool', 'read_pool_schedule', 'read_route_bias',
-                                                    'read_route_loss')},
+                                                    'read_route_loss', 'read_route_layers')},
             'routing_controls': routing_controls([[r['routing'][d] for d in range(N)] for r in full], gold, ks, seed)}
 
 # %% ../nbs/11_read.ipynb #rd5code

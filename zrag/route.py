@@ -74,8 +74,9 @@ def _cloze(sentence, title_words):
     return None
 
 # %% ../nbs/11b_route.ipynb #rt10
-def pseudo_queries(documents, kinds=QUERY_KINDS, min_words=3):
-    "Question-like texts made from each document's own sentences: [{'text', 'doc_idx', 'kind', 'group'}]."
+def pseudo_queries(documents, kinds=('sentence', 'cloze'), min_words=3):
+    ("Question-like texts made from each document's own sentences: [{'text', 'doc_idx', 'kind', 'group'}] "
+     "(the backbone writes the 'question' kind: `generated_queries`).")
     out = []
     for i, d in enumerate(documents):
         title_words = re.findall(r"\w+", d.title)

@@ -29,11 +29,9 @@ READ = {'read: no signal': ['read_route_bias', '0', 'read_route_loss', '0'],
         'read: routing loss 1.0 + router bias 1.0': ['read_route_bias', '1', 'read_route_loss', '1'],
         'read: pool curriculum [4, 8, 16, 0]': ['read_route_bias', '0', 'read_route_loss', '0',
                                                'read_pool_schedule', '[4, 8, 16, 0]']}
-COPIED = {'attention: all heads': 'prior of the attention',
-          'attention: first memory token left out': 'prior of the attention',
-          'attention: + calibrated (content-free question)': 'prior of the attention',
-          'attention: + 8 heads chosen on pseudo-queries': 'prior of the attention',
-          'router: memory features replaced by noise': 'prior'}
+COPIED = ('attention: all heads', 'attention: first memory token left out',
+          'attention: + calibrated (content-free question)', 'attention: + ',   # last: '+ <k> heads chosen ...'
+          'router: memory features replaced by noise')
 
 
 def zrag(stage, params, runs_dir, pairs):
@@ -86,8 +84,9 @@ def main():
     a = ap.parse_args()
     run, rows, t_all = Path(a.run), {}, time.time()
     base = json.loads((run / '04_route' / 'routing_metrics.json').read_text())['tables']['unseen']
-    for name, prior in COPIED.items():
-        r = base['rows'][name]
+    for start in COPIED:
+        name = next(k for k in base['rows'] if k.startswith(start) and (start != 'attention: + ' or 'heads' in k))
+        r, prior = base['rows'][name], 'prior' if name.startswith('router') else 'prior of the attention'
         rows[name] = {'n': base['n'], 'mrr': r['mrr'], 'prior_mrr': base['rows'][prior]['mrr']['mean'],
                       'gain_vs_prior': r['mrr_vs_prior'] if prior == 'prior' else None,
                       'recall@2': r['recall@2']['mean'], 'profile_correlation': base['profile_correlation'].get(name)}
