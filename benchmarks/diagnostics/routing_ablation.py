@@ -17,7 +17,8 @@ import argparse, json, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 from zrag.core import read_jsonl
-from zrag.metrics import bootstrap_ci, paired_diff, prior_ranking, profile_correlation, retrieval_per_question
+from zrag.metrics import bootstrap_ci, prior_ranking, profile_correlation
+from zrag.route import routing_table
 
 ROUTER = {'router: sentence + cloze': [],
           'router: + backbone-written questions': ['route_queries', '[sentence, cloze, question]'],
@@ -67,11 +68,10 @@ def read_row(run_dir, n_boot=1000, seed=0):
     log = read_jsonl(run_dir / '05_read' / 'train_log.jsonl')
     epochs = sorted({r['epoch'] for r in log}) if 'route_loss' in log[0] else []
     route = [float(np.mean([r['route_loss'] for r in log if r['epoch'] == e])) for e in epochs]   # training questions'
-    rr = retrieval_per_question([g['ranked'] for g in gens], golds)
-    pr = retrieval_per_question(prior_ranking(prof), golds)
-    return {'n': len(gens), 'mrr': bootstrap_ci(rr['mrr'], n_boot, seed), 'prior_mrr': float(np.mean(pr['mrr'])),
-            'gain_vs_prior': paired_diff(rr['mrr'], pr['mrr'], n_boot, seed),
-            'recall@2': float(np.mean(rr['recall@2'])), 'profile_correlation': profile_correlation(prof),
+    t = routing_table({'prior': prior_ranking(prof), 'read': [g['ranked'] for g in gens]}, golds, [2], n_boot, seed)
+    return {'n': len(gens), 'mrr': t['read']['mrr'], 'prior_mrr': t['prior']['mrr']['mean'],
+            'gain_vs_prior': t['read']['mrr_vs_prior'], 'recall@2': t['read']['recall@2']['mean'],
+            'profile_correlation': profile_correlation(prof),
             'coverage': bootstrap_ci([g['answer_coverage'] for g in gens], n_boot, seed), 'train_route_loss': route}
 
 
