@@ -56,9 +56,10 @@ def cli():
 
 def pipeline_args(runs_dir, *extra, cmd='run'):
     ("The smoke pipeline's command line: write, evidence, route (backbone-written questions too), read (biased by the "
-     "router, with the routing loss and a pool curriculum) and compare, 10 documents.")
+     "router, with the routing loss and a pool curriculum; also in two stages, top 4) and compare, 10 documents.")
     return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', runs_dir, '-p', 'n_docs', '10',
             '-p', 'read_route_bias', '1', '-p', 'read_route_loss', '0.5', '-p', 'read_pool_schedule', '[4, 0]',
+            '-p', 'read_mode', 'two_stage', '-p', 'read_top_k', '4',
             '-p', 'route_queries', '[sentence, cloze, question]',
             '-p', 'stages', '[write, evidence, route, read, compare]', '-q', *extra)
 

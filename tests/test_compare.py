@@ -82,7 +82,7 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
 def test_compare_rows_of_the_pipeline(pipeline):
     "zrag's rows come from the evidence and read stages of the same run, beside the baselines."
     c = json.loads((pipeline / '06_compare' / 'comparison.json').read_text())
-    assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read'}
+    assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read', 'zrag_read_two_stage'}
     assert all(m['available'] for m in c['methods'].values())
     gens = read_jsonl(pipeline / '03_evidence' / 'generations.jsonl')
     assert c['n_test'] == len({g['qid'] for g in gens})

@@ -93,20 +93,31 @@ def add_oracle_z(cmp, ev_dir, cut, corpus_hash, z_bytes_default):
             "shared projection + LoRA not counted per document")
 
 def add_read(cmp, read_dir, cut, corpus_hash):
-    "The row of the read phase: evidence from all memories at once, routing by attention."
+    "The rows of the read phase: evidence from all memories at once and, when the stage ran it, the two-stage read."
+    from zrag.scale import TWO_STAGE_FILE
     name = 'zrag_read'
     if not ((read_dir / 'read_metrics.json').is_file() and _trained_on(read_dir, corpus_hash)):
         return cmp.absent(name, 'run the read stage on this run (stages: [write, evidence, read, compare])')
-    rg = {r['qid']: r for r in read_jsonl(read_dir / 'generations.jsonl')}
     rm = json.loads((read_dir / 'read_metrics.json').read_text())
+    bias = f", biased by the router (read_route_bias {rm['read_route_bias']})" if rm.get('read_route_bias') else ''
+    _add_read_row(cmp, name, read_dir / 'generations.jsonl', cut, (rm['z_bytes'] + rm['kv_bytes']) / rm['n_docs'],
+                  f"all {rm['n_docs']} memories in one key/value cache, no retriever; routing = attention mass"
+                  + bias + "; storage = z + fp32 KV cache")
+    if 'two_stage' in rm:
+        ts = rm['two_stage']
+        _add_read_row(cmp, 'zrag_read_two_stage', read_dir / TWO_STAGE_FILE, cut, ts['bytes_per_doc'],
+                      f"phase 4: the router's keys pick {ts['read_top_k']} of {ts['n_docs']} memories, only theirs "
+                      f"read{bias}; ranking = the router's; storage = z + routing key (KV recomputed or cached)")
+
+def _add_read_row(cmp, name, path, cut, bytes_per_doc, note):
+    "One read row from the generations at `path`; absent when some test question has none."
+    rg = {r['qid']: r for r in read_jsonl(path)} if path.is_file() else {}
     if not all(q.qid in rg for q in cmp.questions):
-        return cmp.absent(name, 'the read stage has no generation for some test questions (another split?)')
+        return cmp.absent(name, f'{path.name} has no generation for some test questions (another split?): '
+                                'run the read stage')
     qs = cmp.questions
     cmp.add(name, [cut(rg[q.qid]['generated']) for q in qs], [rg[q.qid]['ranked'] for q in qs],
-            float(np.mean([rg[q.qid]['seconds'] for q in qs])), (rm['z_bytes'] + rm['kv_bytes']) / rm['n_docs'] * 1000,
-            f"all {rm['n_docs']} memories in one key/value cache, no retriever; routing = attention mass"
-            + (f", biased by the router (read_route_bias {rm['read_route_bias']})" if rm.get('read_route_bias') else '')
-            + "; storage = z + fp32 KV cache")
+            float(np.mean([rg[q.qid]['seconds'] for q in qs])), bytes_per_doc * 1000, note)
 
 # %% ../nbs/14_compare.ipynb #c5code
 def run_corpus(params, backbone):
