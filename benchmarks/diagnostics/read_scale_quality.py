@@ -6,7 +6,8 @@
 The run needs the write and route stages; with a read stage its read adapter is used too. Distractors are HotpotQA
 paragraphs that are not in the run's corpus (seeded order), written into the run's memory as `write_new_documents`
 writes a new document: the projection frozen, each z given the write stage's own number of Adam steps (`epochs`) at
-its `lr_z`. Their routing keys come from the frozen router. Nothing is retrained. For each N (the corpus, then the
+its `lr_z` (`--write-steps` and `--write-tokens` trade that fidelity for time: the write runs at about 200 tokens/s
+on 2 cores). Their routing keys come from the frozen router. Nothing is retrained. For each N (the corpus, then the
 corpus plus more distractors):
 - **first stage**: Recall@k (k = 8, 32, 128) and MRR of the gold documents of every question the router did not
   train on, ranked by the router's keys (one matrix product);
@@ -39,13 +40,14 @@ def distractors(path, corpus, n, seed):
     return [docs[i] for i in order]
 
 
-def write_distractors(w, docs, params):
-    "The run's memory with `docs` written after its own documents (projection frozen); seconds taken."
+def write_distractors(w, docs, params, steps=None, max_tokens=None):
+    ("The run's memory with `docs` written after its own documents (projection frozen; the write stage's own steps, "
+     "learning rate and length unless `steps` / `max_tokens` say otherwise); their mean loss and the seconds taken.")
     from zrag.read import write_new_documents
     from zrag.write import encode_docs
-    t0, cfg = time.time(), w.written.cfg                                   # the write stage's own settings
-    ids = encode_docs(w.backbone.tokenizer, [d.text for d in docs], cfg.max_doc_tokens)
-    mem, losses = write_new_documents(w.backbone, w.memory, ids, cfg.epochs, cfg.lr_z, params.run.seed)
+    t0, cfg = time.time(), w.written.cfg
+    ids = encode_docs(w.backbone.tokenizer, [d.text for d in docs], max_tokens or cfg.max_doc_tokens)
+    mem, losses = write_new_documents(w.backbone, w.memory, ids, steps or cfg.epochs, cfg.lr_z, params.run.seed)
     return mem, float(np.mean(losses)), time.time() - t0
 
 
@@ -131,6 +133,8 @@ def main():
     ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('KEY', 'VALUE'), help='as for zrag')
     ap.add_argument('--paragraphs', required=True, help='a HotpotQA file whose other paragraphs become distractors')
     ap.add_argument('--distractors', type=int, default=256)
+    ap.add_argument('--write-steps', type=int, help="Adam steps per distractor (default: the write stage's epochs)")
+    ap.add_argument('--write-tokens', type=int, help="distractors cut to this many tokens (default: the write stage's)")
     ap.add_argument('--sizes', type=int, nargs='*', help='N values (default: the corpus, then + 32, 96, all)')
     ap.add_argument('--attention-max', type=int, default=400, help='largest N with the attention routing row')
     ap.add_argument('--evidence-max', type=int, default=400, help='largest N with the evidence rows')
@@ -141,7 +145,7 @@ def main():
     w = open_written_run(params)
     n_corpus = len(w.corpus.documents)
     docs = distractors(a.paragraphs, w.corpus, a.distractors, params.run.seed)
-    mem, dloss, write_s = write_distractors(w, docs, params)
+    mem, dloss, write_s = write_distractors(w, docs, params, a.write_steps, a.write_tokens)
     print(f"{len(docs)} distractors written in {write_s:.0f} s (mean NLL {dloss:.2f})", flush=True)
     model, has_read = reading_model(w, params)
     router = load_router(stage_dir(w.run_dir, 'route') / 'router.pt', w.identity())
@@ -154,6 +158,8 @@ def main():
     sizes = a.sizes or sorted({n_corpus, n_corpus + 32, n_corpus + 96, n_corpus + len(docs)})
     rows = measure(w, reader, data, docs, questions, golds, [n for n in sizes if n <= mem.n_docs], a, params)
     out = {'run': str(w.run_dir), 'n_corpus': n_corpus, 'distractors': len(docs), 'distractor_write_s': write_s,
+           'write_steps': a.write_steps or w.written.cfg.epochs,
+           'write_tokens': a.write_tokens or w.written.cfg.max_doc_tokens,
            'distractor_mean_nll': dloss, 'read_top_k': reader.top_k, 'read_adapter': has_read, 'rows': rows}
     if a.save: atomic_write_json(a.save, out)
     print(json.dumps(out))
