@@ -10,7 +10,8 @@ per query, as in `bench_kv.py`.
 
 Per mode and N: the time to the first evidence token (TTFT; the two-stage one counts the question's features, the
 scores of all N keys, the top-k and the recomputation of k memories from z with a cold cache), the latency of a
-64-token evidence (median of distinct questions), peak RSS, bytes stored per document, and the ratios full / two-stage.
+64-token evidence (two-stage: median of 3 distinct questions; full: one read), peak RSS, bytes stored per
+document, and the ratios full / two-stage.
 
     .venv/bin/python benchmarks/bench_read_scale.py [--sizes 2000 10000 100000] [--top-k 8] [--save FILE]
 
@@ -60,7 +61,7 @@ def child_two_stage(bb, n, a):
     two_stage_read(r, 'warm-up', prompts[0], 2)                                              # one-time set-up costs
     first = []
     for q, p in zip(QUESTIONS, prompts):                       # a cold cache for each: k documents recomputed from z
-        r.cache.docs.clear(); r.cache.nbytes = 0
+        r.cache.clear()
         first.append(two_stage_read(r, q, p, 1))
     full = [two_stage_read(r, q, p, a.new_tokens) for q, p in zip(QUESTIONS[:3], prompts[:3])]
     return {'ttft': float(np.median([x['ttft'] for x in first])),

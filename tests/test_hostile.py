@@ -233,6 +233,7 @@ def test_corrupt_training_states_and_a_dead_endpoint(pipeline, tmp_path, capsys)
         refused(capsys, tmp_path, stage, *args, expect='is not a readable training state')
     (tmp_path / 'smoke' / '04_route' / 'router.pt').write_bytes(b'not a router')
     refused(capsys, tmp_path, 'read', *args, '-p', 'read_route_bias', '1', expect='router.pt is damaged')
+    refused(capsys, tmp_path, 'read', *args, '-p', 'read_mode', 'two_stage', expect='router.pt is damaged')
     refused(capsys, tmp_path, 'compare', *args, '-p', 'reader', 'openai', '-p', 'reader_base_url',
             'http://127.0.0.1:9/v1', '-p', 'reader_model', 'm', '-p', 'reader_retries', '0',
             expect='does not answer')

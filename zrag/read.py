@@ -8,7 +8,7 @@ __all__ = ['READ_MODES', 'EVAL_ONLY', 'ReadConfig', 'MemoryKV', 'memory_kv', 'Pr
            'read_generate', 'read_routing', 'routing_controls', 'write_new_documents', 'write_new_document',
            'question_targets', 'evidence_inputs', 'evidence_nll', 'read_loss', 'attention_route_nll', 'read_route_loss',
            'ReadData', 'read_data', 'pool_size', 'route_layer_ids', 'train_read', 'evidence_record', 'read_one',
-           'read_evaluate', 'read_curve', 'read_metrics', 'read_identity', 'route_bias', 'read_stage']
+           'read_evaluate', 'read_curve', 'read_metrics', 'read_identity', 'run_router', 'route_bias', 'read_stage']
 
 # %% ../nbs/11_read.ipynb #1b944f04
 import contextlib, copy, time
@@ -496,13 +496,18 @@ def read_identity(cfg, ecfg, seed, written):
             'evidence': {k: v for k, v in asdict(ecfg).items() if k.startswith(('evidence_', 'max_evidence', 'lora_'))},
             'seed': seed, **written.identity()}
 
+def run_router(w):
+    "(the route stage's router of the written run `w`, its path); refused when absent, damaged or another memory's."
+    from zrag.route import load_router
+    from zrag.stages import stage_dir
+    path = stage_dir(w.run_dir, 'route') / 'router.pt'
+    return load_router(path, w.identity()), path
+
 def route_bias(w, data, scale):
     "({qid: `scale` x the route stage's log-probability of each document [N]}, the router file's sha256)."
     from zrag.core import sha256_file
-    from zrag.route import load_router, question_scores
-    from zrag.stages import stage_dir
-    path = stage_dir(w.run_dir, 'route') / 'router.pt'
-    router = load_router(path, w.identity())
+    from zrag.route import question_scores
+    router, path = run_router(w)
     if router.saw_questions:
         raise ZragError(f"{path} was trained with the train split's questions (route_train_questions true): its bias "
                         "would be stronger on the read adapter's training questions than at test time. Run the route "
@@ -521,6 +526,7 @@ def read_stage(params, progress=True):
     out, h0, bb = stage_dir(w.run_dir, 'read'), memory_hash(w.memory), w.backbone
     data, ident = read_data(w.corpus, ecfg, bb.tokenizer), read_identity(cfg, ecfg, seed, w)
     if cfg.read_route_bias: data.bias, ident['router'] = route_bias(w, data, cfg.read_route_bias)
+    router = run_router(w)[0] if cfg.read_mode == 'two_stage' else None    # a missing router stops before training
     if params.run.resume:                          # a state of other settings is refused before anything is written
         read_training_state(out / 'state.pt', ident, 'the read adapter')
     out.mkdir(parents=True, exist_ok=True)
@@ -534,7 +540,7 @@ def read_stage(params, progress=True):
     m = read_metrics(full, curve, data, tr, kv, w.memory, kv_seconds, memory_hash(w.memory) == h0, params)
     if cfg.read_mode == 'two_stage':                          # phase 4, beside the full read on the same questions
         from zrag.scale import read_two_stage
-        m['two_stage'] = read_two_stage(w, pm, data, full, params, out)
+        m['two_stage'] = read_two_stage(w, pm, router, data, full, params, out)
     atomic_write_json(out / 'read_metrics.json', m)
     ctl = m['routing_controls']
     return {'test_questions': len(full), 'routing_recall@2': m['routing'].get('recall@2'),

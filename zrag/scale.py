@@ -36,6 +36,10 @@ class KVCache:
             self.nbytes -= kv_nbytes(self.docs.popitem(last=False)[1][0])
         self.docs[d] = (k, v); self.nbytes += kv_nbytes(k)
 
+    def clear(self):
+        "Drop every kept document (the next reads recompute them); the hit and miss counts stay."
+        self.docs.clear(); self.nbytes = 0
+
     def _compute(self, idx):
         "{doc: (keys, values)} of the documents `idx`, recomputed from z in batches."
         with torch.no_grad(), frozen(self.model):
@@ -163,13 +167,10 @@ def two_stage_metrics(recs, full, reader, ks, n_boot=1000, seed=0):
             'cache': {'budget_bytes': reader.cache.budget, 'hits': reader.cache.hits, 'misses': reader.cache.misses},
             'bytes_per_doc': reader.bytes_per_doc}
 
-def read_two_stage(w, model, data, full, params, out):
-    "The read stage's two-stage evaluation of the test questions, written to `out`; its numbers."
+def read_two_stage(w, model, router, data, full, params, out):
+    "The read stage's two-stage evaluation of the test questions with the route stage's `router`, written to `out`."
     from zrag.core import atomic_write_jsonl
-    from zrag.route import load_router
-    from zrag.stages import stage_dir
     cfg = params.read
-    router = load_router(stage_dir(w.run_dir, 'route') / 'router.pt', w.identity())
     reader = two_stage_reader(w.backbone, model, w.memory, router, cfg.read_top_k, cfg.read_cache_mb,
                               cfg.kv_batch_size)
     recs = two_stage_evaluate(reader, data, data.splits['test'], w.backbone, cfg)
