@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['RUN_HELP', 'environment_info', 'now', 'RunManifest', 'folder_state', 'fs_error', 'new_folders', 'run_stages',
-           'build_parser', 'redact', 'redact_argv', 'params_table', 'main']
+           'take_part', 'build_parser', 'redact', 'redact_argv', 'params_table', 'main']
 
 # %% ../nbs/15_cli.ipynb #ca5e4db1
 import sys, os, re, json, time, shutil, argparse, platform, subprocess, datetime
 from pathlib import Path
 from .core import ZragError, SECRET_PARAMS, load_params, atomic_path, atomic_write_json, param_reference
 from .stages import STAGES, META_DIR, run_path, check_layout
+from .dist import init_world, barrier
 
 # %% ../nbs/15_cli.ipynb #beece671
 def _git_commit():
@@ -136,7 +137,9 @@ def run_stages(params, names, command, progress=True):
         raise fs_error(e) from None
     results, status = {}, 'failed'
     try:
-        for name in names: results[name] = _run_one(man, name, params, progress)
+        for name in names:
+            results[name] = _run_one(man, name, params, progress)
+            barrier()                                  # the other processes of a multi-process run wait here
         status = 'ok'
     except KeyboardInterrupt: status = 'interrupted'; raise
     except ZragError:
@@ -145,6 +148,13 @@ def run_stages(params, names, command, progress=True):
     finally:
         if man is not None: man.close(status)
     return results
+
+# %% ../nbs/15_cli.ipynb #cliworld
+def take_part(params, names):
+    "A non-main process of a multi-process run: work on the parallel stages, wait through the others."
+    for name in names:
+        if STAGES[name].parallel: STAGES[name].runner()(params, False)
+        barrier()
 
 # %% ../nbs/15_cli.ipynb #b8e0d361
 RUN_HELP = "run every stage listed in the params' `stages`, in that order"
@@ -214,6 +224,7 @@ def main(argv=None):
         params = load_params(args.file, args.param)
         secrets += params.secrets
         names = params.run.stages if args.command == 'run' else [args.command]
+        if not init_world().main: take_part(params, names); return 0
         results = run_stages(params, names, 'zrag ' + ' '.join(redact_argv(argv, secrets)), progress=not args.quiet)
     except ZragError as e:
         print(redact(f"zrag: error: {e}", secrets), file=sys.stderr); return 2

@@ -20,20 +20,22 @@ class Stage:
     module: str      # the module that defines `<name>_stage(params, progress)`
     help: str        # one line for `zrag --help`
     groups: tuple    # the parameter groups it reads (besides `run`): `zrag params --stage NAME` lists them
+    parallel: bool = False  # every process of a multi-process run works on it (else the main process alone)
     number: int = 0  # position in the data flow, set by the registry
 
     @property
     def folder(self): return f"{self.number:02d}_{self.name}"
     def runner(self): return getattr(importlib.import_module(self.module), f"{self.name}_stage")
 
-def _registry(*stages): return {s.name: Stage(s.name, s.module, s.help, s.groups, i) for i, s in enumerate(stages, 1)}
+def _registry(*stages):
+    return {s.name: Stage(s.name, s.module, s.help, s.groups, s.parallel, i) for i, s in enumerate(stages, 1)}
 
 # %% ../nbs/01_stages.ipynb #s1reg
 STAGES = _registry(
     Stage('write', 'zrag.write', 'train the write phase (z, projection, alpha) on the corpus',
-          ('corpus', 'backbone', 'write')),
+          ('corpus', 'backbone', 'write'), parallel=True),
     Stage('analyze', 'zrag.analysis', 'phase-1 verification and ablations (A1-A3, B1-B2) and their report',
-          ('backbone', 'analysis')),
+          ('backbone', 'analysis'), parallel=True),
     Stage('evidence', 'zrag.evidence', 'phase 1.5: LoRA evidence from z + question, metrics, regression, report',
           ('backbone', 'evidence')),
     Stage('route', 'zrag.route', 'the router, trained from corpus pseudo-queries; routing beside controls, report',

@@ -9,15 +9,17 @@ __all__ = ['CKPT_FORMAT', 'WriteConfig', 'MemoryProjection', 'DocMemory', 'encod
            'WrittenRun', 'run_backbone_config', 'open_written_run']
 
 # %% ../nbs/08_write.ipynb #cd487aff
-import time, json, datetime
+import time, json, math, datetime
 from dataclasses import dataclass, asdict, fields
 from functools import cached_property
 from pathlib import Path
+from fastcore.basics import patch
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import ZragError, check, param_group, atomic_path, append_jsonl, atomic_write_text
 from .core import atomic_write_json, sha256_bytes, sha256_file
 from .data import Corpus, corpus_manifest, manifest_diff, load_corpus, save_corpus, read_saved_corpus
 from .backbone import load_backbone
+from .dist import world, all_sum, gather_rows
 
 # %% ../nbs/08_write.ipynb #3a872258
 @param_group('write')
@@ -91,24 +93,24 @@ def encode_docs(tokenizer, texts, max_tokens=256):
     ids = tokenizer(list(texts), add_special_tokens=False)['input_ids']
     return [x[:max_tokens - 1] + [tokenizer.eos_token_id] for x in ids]
 
-def pad_batch(seqs, pad_id):
-    "Right-pad lists of ids: (ids [B, T], mask [B, T] with 1 on real tokens)."
-    T = max(len(s) for s in seqs)
+def pad_batch(seqs, pad_id, length=0):
+    "Right-pad lists of ids to the longest (at least `length`): (ids [B, T], mask [B, T] with 1 on real tokens)."
+    T = max([length] + [len(s) for s in seqs])
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
     mask = torch.zeros(len(seqs), T)
     for b, s in enumerate(seqs): ids[b, :len(s)] = torch.tensor(s); mask[b, :len(s)] = 1
     return ids, mask
 
 # %% ../nbs/08_write.ipynb #4f47b858
-def doc_nll(backbone, prefix, ids, mask, token_dropout=0.0, generator=None):
+def doc_nll(backbone, prefix, ids, mask, token_dropout=0.0, generator=None, keep=None):
     ("Mean NLL of each document `ids` ([B, T], `mask` [B, T]) after soft `prefix` ([B, m, H]): [B]. "
-     "Also the kept-token share.")
+     "Also the kept-token share. `keep` [B, T-1] (bool) gives the dropout mask instead of drawing it.")
     B, T = ids.shape
     # [B, T-1, H]: teacher-forced inputs; the last token is only a target
     tok = backbone.embed(ids[:, :-1].to(backbone.device))
     kept = 1.0
-    if token_dropout > 0:
-        keep = torch.rand(B, T - 1, generator=generator) >= token_dropout   # [B, T-1]
+    if token_dropout > 0 or keep is not None:
+        if keep is None: keep = torch.rand(B, T - 1, generator=generator) >= token_dropout   # [B, T-1]
         # input position t feeds target t+1: count real inputs only
         real = mask[:, 1:] > 0
         kept = (keep & real).sum().item() / max(real.sum().item(), 1)
@@ -137,12 +139,12 @@ def epoch_batches(lengths, batch_size, seed, epoch, window=4):
 CKPT_FORMAT = 'zrag.write/1'
 
 def backbone_info(backbone): return {'name': backbone.name, 'fingerprint': backbone.fingerprint,
-                                     'hidden_size': backbone.hidden_size}
+                                     'hidden_size': backbone.hidden_size, 'quantization': backbone.quantization}
 
-def save_write_checkpoint(path, memory, optimizer, cfg, seed, manifest, backbone, epoch, history, done):
+def save_write_checkpoint(path, memory, opt_state, cfg, seed, manifest, backbone, epoch, history, done):
     "Save the write phase's state atomically."
     state = {'format': CKPT_FORMAT, 'epoch': epoch, 'done': done, 'seed': seed, 'config': asdict(cfg),
-             'memory': memory.state_dict(), 'optimizer': optimizer.state_dict() if optimizer else None,
+             'memory': memory.state_dict(), 'optimizer': opt_state,
              'corpus_manifest': manifest, 'backbone': backbone_info(backbone), 'history': history,
              'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
     with atomic_path(path) as tmp: torch.save(state, tmp)
@@ -158,6 +160,11 @@ def check_compatible(state, path, backbone=None, manifest=None):
     "Raise a `ZragError` naming what differs when `state` was made on another backbone or corpus."
     if backbone is not None:
         b = state['backbone']
+        q = b.get('quantization', 'none')                  # checkpoints before 4-bit on the CPU: never quantised
+        if q != backbone.quantization:
+            raise ZragError(f"{path} was trained on backbone '{b['name']}' with quantisation {q}, but the loaded "
+                            f"backbone has {backbone.quantization}. Load it as it was trained "
+                            f"(-p load_in_4bit {str(q != 'none').lower()}) or train a new write checkpoint.")
         if b['fingerprint'] != backbone.fingerprint:
             same = "same name, different weights" if b['name'] == backbone.name else "different model"
             raise ZragError(f"{path} was trained on backbone '{b['name']}' (weights {b['fingerprint'][:12]}), "
@@ -203,9 +210,11 @@ class WriteTrainer:
         self.manifest = manifest or corpus_manifest(Corpus(self.docs, [], {}), backbone.tokenizer)
         self.seqs = encode_docs(backbone.tokenizer, [d.text for d in self.docs], cfg.max_doc_tokens)
         self.memory = DocMemory(len(self.docs), cfg, backbone.hidden_size, seed).to(backbone.device)
-        p = self.memory.proj
+        self.world, p = world(), self.memory.proj
+        # the z rows this process trains: all of them, or (several processes) rows rank, rank + size, ...
+        self.z = self.memory.z if self.world.size == 1 else nn.Parameter(self.world.part(self.memory.z.data).clone())
         self.opt = torch.optim.AdamW([
-            {'params': [self.memory.z], 'lr': cfg.lr_z, 'weight_decay': cfg.weight_decay_z},
+            {'params': [self.z], 'lr': cfg.lr_z, 'weight_decay': cfg.weight_decay_z},
             {'params': list(p.mlp.parameters()), 'lr': cfg.lr_proj, 'weight_decay': cfg.weight_decay_proj},
             {'params': [p.alpha], 'lr': cfg.lr_proj, 'weight_decay': 0.0}])
         self.epoch, self.history, self.done, self.restored = 0, [], False, False
@@ -214,7 +223,7 @@ class WriteTrainer:
         "Continue from the folder's checkpoint when `resume`; otherwise move it and its log aside to start afresh."
         self.restored = True
         if not self.ckpt_path.exists(): return False
-        if not resume: return self._set_aside()
+        if not resume: return self._set_aside() if self.world.main else False
         st = load_write_checkpoint(self.ckpt_path, self.bb, self.manifest).state
         old = {k: v for k, v in st['config'].items() if k not in _RESUMABLE}
         new = {k: v for k, v in asdict(self.cfg).items() if k not in _RESUMABLE}
@@ -223,12 +232,12 @@ class WriteTrainer:
             raise ZragError(f"{self.ckpt_path} was trained with other parameters ({', '.join(changed)}). "
                             "Use a new run_name, restore the parameters, or set -p resume false to move the old "
                             "checkpoint aside and train afresh.")
-        self.memory.load_state_dict(st['memory']); self.opt.load_state_dict(st['optimizer'])
+        self._load_state(st)
         self.epoch, self.history = st['epoch'], st['history']
         self.done = (st['done'] and st['config']['epochs'] == self.cfg.epochs
                      and st['config']['loss_target'] == self.cfg.loss_target)
-        # drop records past the checkpoint
-        atomic_write_text(self.log_path, ''.join(json.dumps(h) + '\n' for h in self.history))
+        if self.world.main:                                        # drop records past the checkpoint
+            atomic_write_text(self.log_path, ''.join(json.dumps(h) + '\n' for h in self.history))
         return True
 
     def _set_aside(self):
@@ -240,58 +249,120 @@ class WriteTrainer:
             if f.exists(): f.rename(dest / f.name)
         return False
 
-    def step(self, batch, generator):
-        "One optimisation step on documents `batch`: (loss, kept-token share, tokens)."
-        # every step: an eval-mode generation in between cannot switch dropout off
-        self.memory.train()
-        ids, mask = pad_batch([self.seqs[i] for i in batch], self.bb.tokenizer.pad_token_id)
-        prefix = self.memory.prefix(torch.tensor(batch, device=self.bb.device))
-        nll, kept = doc_nll(self.bb, prefix, ids, mask, self.cfg.token_dropout if self.memory.training else 0.0,
-                            generator)
-        loss = nll.mean()                      # each document weighs the same, whatever its length
-        if not torch.isfinite(loss):
-            kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
-            raise ZragError(f"the write loss became {loss.item()} in epoch {self.epoch + 1} ({kept}). Lower lr_z or "
-                            "lr_proj, or check alpha_init and z_init_std, then run again.")
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.memory.parameters(), self.cfg.grad_clip)
-        self.opt.step()
-        return loss.item(), kept, int(mask.sum().item())
+# %% ../nbs/08_write.ipynb #wshard
+def _moments(opt_state, fn):
+    "`opt_state` with `fn` applied to z's AdamW moments (parameter 0; its step count is shared)."
+    st = dict(opt_state, state=dict(opt_state['state']))
+    if 0 in st['state']:
+        st['state'][0] = {k: fn(v) if torch.is_tensor(v) and v.dim() else v for k, v in st['state'][0].items()}
+    return st
 
-    def fit(self, resume=True, progress=True, on_step=None):
-        "Train until `epochs` or `loss_target`; resume from the folder's checkpoint when `resume`. Returns the history."
-        from tqdm.auto import tqdm
-        self.out.mkdir(parents=True, exist_ok=True)
-        if not self.restored: self.restore(resume)
-        if self.done: return self.history
-        lengths = [len(s) for s in self.seqs]
-        bar = tqdm(total=self.cfg.epochs, initial=self.epoch, desc='write', unit='epoch', disable=not progress)
-        while self.epoch < self.cfg.epochs:
-            e = self.epoch
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + e)   # dropout masks of epoch e
-            t0, losses, kept, ntok = time.time(), [], [], 0
-            batches = epoch_batches(lengths, self.cfg.batch_size, self.seed, e, self.cfg.bucket_window)
-            for k, batch in enumerate(batches):
-                if on_step: on_step(e, k)
-                l, kp, n = self.step(batch, gen)
-                losses.append(l * len(batch)); kept.append(kp); ntok += n
-            sec = time.time() - t0
-            rec = {'epoch': e + 1, 'loss': sum(losses) / len(self.docs), 'seconds': round(sec, 3),
-                   'tokens_per_s': round(ntok / sec, 1), 'alpha': self.memory.proj.alpha.item(),
-                   'kept_token_share': float(np.mean(kept))}
-            if self.cfg.sample_every and (e + 1) % self.cfg.sample_every == 0:
-                rec['sample_doc0'] = generate_from_z(self.bb, self.memory, [0], max_new_tokens=32)[0]
-            self.epoch, self.history = e + 1, self.history + [rec]
-            self.done = (self.epoch >= self.cfg.epochs
-                         or (self.cfg.loss_target > 0 and rec['loss'] <= self.cfg.loss_target))
-            save_write_checkpoint(self.ckpt_path, self.memory, self.opt, self.cfg, self.seed, self.manifest, self.bb,
-                                  self.epoch, self.history, self.done)
-            append_jsonl(self.log_path, rec)
-            bar.update(1); bar.set_postfix(loss=f"{rec['loss']:.3f}")
-            if self.done: break
-        bar.close()
-        return self.history
+@patch
+def _load_state(self: WriteTrainer, st):
+    "Load a checkpoint's memory and optimiser state; keep this process's z rows and their moments."
+    self.memory.load_state_dict(st['memory'])
+    if self.world.size == 1: return self.opt.load_state_dict(st['optimizer'])
+    self.z.data.copy_(self.world.part(self.memory.z.data))
+    self.opt.load_state_dict(_moments(st['optimizer'], self.world.part))
+
+@patch
+def _gather(self: WriteTrainer):
+    "Every process's z rows back into `memory.z`; returns the optimiser state with z's moments in full."
+    if self.world.size == 1: return self.opt.state_dict()
+    n = self.memory.n_docs
+    self.memory.z.data.copy_(gather_rows(self.z.data, n))
+    return _moments(self.opt.state_dict(), lambda v: gather_rows(v, n))
+
+# %% ../nbs/08_write.ipynb #wstep
+@patch
+def _dropout_mask(self: WriteTrainer, mask, generator):
+    "The batch's token-dropout mask [B, T-1] (None without dropout) and its kept share of real input tokens."
+    if not (self.cfg.token_dropout > 0 and self.memory.training): return None, 1.0
+    keep = torch.rand(mask.shape[0], mask.shape[1] - 1, generator=generator) >= self.cfg.token_dropout
+    real = mask[:, 1:] > 0                                     # input position t feeds target t+1: real inputs only
+    return keep, (keep & real).sum().item() / max(real.sum().item(), 1)
+
+@patch
+def _batch_z(self: WriteTrainer, batch, mine):
+    "The batch's z rows [B, m, z_dim] as a leaf: each process gives its own (`mine`), zeros elsewhere add nothing."
+    zb = torch.zeros(len(batch), *self.z.shape[1:], dtype=self.z.dtype, device=self.z.device)
+    zb[mine] = self.z.data[[batch[b] // self.world.size for b in mine]]
+    return all_sum(zb).requires_grad_(True)
+
+@patch
+def _backbone_grad(self: WriteTrainer, prefix, ids, mask, keep, mine):
+    "The batch's mean loss and its gradient at the soft tokens `prefix` [B, m, H], from each process's documents."
+    grad, per_doc = torch.zeros_like(prefix), torch.zeros(len(prefix))
+    if mine:
+        pre = prefix[mine].requires_grad_(True)                                   # [b, m, H]
+        nll, _ = doc_nll(self.bb, pre, ids[mine], mask[mine], keep=None if keep is None else keep[mine])
+        (nll.sum() / len(prefix)).backward()      # this process's share of the batch mean: documents weigh the same
+        grad[mine], per_doc[mine] = pre.grad, nll.detach().cpu()
+    return all_sum(grad), all_sum(per_doc).sum().item() / len(prefix)
+
+@patch
+def step(self: WriteTrainer, batch, generator):
+    "One optimisation step on documents `batch` (global indices): (mean loss, kept-token share, tokens)."
+    self.memory.train()          # every step: an eval-mode generation in between cannot switch dropout off
+    w = self.world
+    ids, mask = pad_batch([self.seqs[i] for i in batch], self.bb.tokenizer.pad_token_id)   # [B, T]: global batch
+    keep, kept = self._dropout_mask(mask, generator)
+    mine = [b for b, i in enumerate(batch) if w.owner(i) == w.rank]            # this process's rows of the batch
+    zb = self._batch_z(batch, mine)                                             # [B, m, z_dim]
+    prefix = self.memory.proj(zb)                                               # [B, m, H]
+    grad, loss = self._backbone_grad(prefix.detach(), ids, mask, keep, mine)
+    if not math.isfinite(loss):
+        kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
+        raise ZragError(f"the write loss became {loss} in epoch {self.epoch + 1} ({kept}). Lower lr_z or "
+                        "lr_proj, or check alpha_init and z_init_std, then run again.")
+    self.opt.zero_grad(set_to_none=True)
+    prefix.backward(grad)                                       # the projection's and the batch's z gradients
+    torch.nn.utils.clip_grad_norm_([zb, *self.memory.proj.parameters()], self.cfg.grad_clip)
+    self.z.grad = torch.zeros_like(self.z)
+    self.z.grad[[batch[b] // w.size for b in mine]] = zb.grad[mine]           # this process's z rows only
+    self.opt.step()
+    return loss, kept, int(all_sum(mask[mine].sum().item()))
+
+# %% ../nbs/08_write.ipynb #wfit
+@patch
+def fit(self: WriteTrainer, resume=True, progress=True, on_step=None):
+    "Train until `epochs` or `loss_target`; resume from the folder's checkpoint when `resume`. Returns the history."
+    from tqdm.auto import tqdm
+    self.out.mkdir(parents=True, exist_ok=True)
+    if not self.restored: self.restore(resume)
+    if self.done: return self.history
+    lengths = [len(s) for s in self.seqs]
+    bar = tqdm(total=self.cfg.epochs, initial=self.epoch, desc='write', unit='epoch',
+               disable=not progress or not self.world.main)
+    while self.epoch < self.cfg.epochs:
+        e = self.epoch
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + e)   # dropout masks of epoch e
+        t0, losses, kept, ntok = time.time(), [], [], 0
+        for k, batch in enumerate(epoch_batches(lengths, self.cfg.batch_size, self.seed, e, self.cfg.bucket_window)):
+            if on_step: on_step(e, k)
+            l, kp, n = self.step(batch, gen)
+            losses.append(l * len(batch)); kept.append(kp); ntok += n
+        rec = self._end_epoch(e, sum(losses) / len(self.docs), float(np.mean(kept)), ntok, time.time() - t0)
+        bar.update(1); bar.set_postfix(loss=f"{rec['loss']:.3f}")
+        if self.done: break
+    bar.close()
+    return self.history
+
+@patch
+def _end_epoch(self: WriteTrainer, e, loss, kept, ntok, sec):
+    "Record epoch `e`; gather the memory, then (main process) save the checkpoint and append to the log."
+    rec = {'epoch': e + 1, 'loss': loss, 'seconds': round(sec, 3), 'tokens_per_s': round(ntok / sec, 1),
+           'alpha': self.memory.proj.alpha.item(), 'kept_token_share': kept}
+    opt_state = self._gather()
+    if self.cfg.sample_every and (e + 1) % self.cfg.sample_every == 0 and self.world.main:
+        rec['sample_doc0'] = generate_from_z(self.bb, self.memory, [0], max_new_tokens=32)[0]
+    self.epoch, self.history = e + 1, self.history + [rec]
+    self.done = self.epoch >= self.cfg.epochs or (self.cfg.loss_target > 0 and loss <= self.cfg.loss_target)
+    if self.world.main:
+        save_write_checkpoint(self.ckpt_path, self.memory, opt_state, self.cfg, self.seed, self.manifest, self.bb,
+                              self.epoch, self.history, self.done)
+        append_jsonl(self.log_path, rec)
+    return rec
 
 # %% ../nbs/08_write.ipynb #efaf61f4
 @torch.no_grad()
@@ -351,12 +422,12 @@ def write_stage(params, progress=True):
     tr = WriteTrainer(bb, corpus.documents, params.write, out, params.run.seed, manifest)
     tr.restore(params.run.resume)                    # every refusal comes before the first file is written
     corpus_file, manifest_file = corpus_files(rd)
-    save_corpus(corpus, corpus_file); atomic_write_json(manifest_file, manifest)
+    if tr.world.main: save_corpus(corpus, corpus_file); atomic_write_json(manifest_file, manifest)
     hist = tr.fit(progress=progress)
-    # a recitation is at most as long as the document itself
-    sample = generate_from_z(bb, tr.memory, [0], max_new_tokens=len(tr.seqs[0]))[0]
-    atomic_write_text(out / 'summary.md',
-                      write_summary(params.run.run_name, corpus, manifest, bb, params.write, hist, sample))
+    if tr.world.main:      # a recitation is at most as long as the document itself
+        sample = generate_from_z(bb, tr.memory, [0], max_new_tokens=len(tr.seqs[0]))[0]
+        atomic_write_text(out / 'summary.md',
+                          write_summary(params.run.run_name, corpus, manifest, bb, params.write, hist, sample))
     return {'checkpoint': str(out / 'checkpoint.pt'), 'epochs': len(hist), 'final_loss': hist[-1]['loss'],
             'summary': str(out / 'summary.md')}
 
