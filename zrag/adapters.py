@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['add_lora', 'lora_state', 'save_adapter', 'load_adapter', 'save_training_state', 'read_training_state',
-           'load_training_state', 'AdapterTrainer']
+           'load_training_state', 'AdapterTrainer', 'loss_share']
 
 # %% ../nbs/07_adapters.ipynb #a0imp
 import json, math, shutil, time
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import patch
 from .core import ZragError, atomic_path, atomic_write_text, append_jsonl, read_jsonl
+from .dist import world, all_sum, sum_gradients, barrier
 
 # %% ../nbs/07_adapters.ipynb #862f2903
 def add_lora(backbone, cfg, seed=0):
@@ -23,6 +24,9 @@ def add_lora(backbone, cfg, seed=0):
         lin = sorted({n.split('.')[-1] for n, m in backbone.model.named_modules() if isinstance(m, torch.nn.Linear)})
         raise ZragError(f"lora_targets {missing} are not modules of {backbone.name}. Its linear layers: "
                         f"{', '.join(lin)}. Set lora_targets to some of them.")
+    if backbone.quantization != 'none':       # QLoRA: peft prepares the 4-bit base (frozen, non-4-bit weights in fp32)
+        from peft import prepare_model_for_kbit_training
+        prepare_model_for_kbit_training(backbone.model, use_gradient_checkpointing=False)
     torch.manual_seed(seed)                                   # the adapter's initial weights
     lc = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, bias='none',
                     target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM')
@@ -72,14 +76,15 @@ def read_training_state(path, identity, what='the adapter'):
                              f"run_name, or `-p resume false` to retrain {what} from scratch.")
     return st
 
-def load_training_state(path, identity, peft_model, opt, what='the adapter'):
-    "Load the state at `path` into `peft_model` and `opt` (None if absent); refuse one of another `identity`."
+def load_training_state(path, identity, peft_model, opt, what='the adapter', trim_log=True):
+    ("Load the state at `path` into `peft_model` and `opt` (None if absent); refuse one of another `identity`. "
+     "`trim_log` drops the log's steps past the state (the main process of a multi-process run does it).")
     from peft import set_peft_model_state_dict
     path, st = Path(path), read_training_state(path, identity, what)
     if st is None: return None
     set_peft_model_state_dict(peft_model, st['lora']); opt.load_state_dict(st['optimizer'])
     log = path.parent / 'train_log.jsonl'                      # drop the steps of an epoch that did not finish
-    if log.is_file():
+    if trim_log and log.is_file():
         kept = [r for r in read_jsonl(log) if r['epoch'] <= st['epoch']]
         atomic_write_text(log, ''.join(json.dumps(r) + '\n' for r in kept))
     return st
@@ -97,9 +102,11 @@ class AdapterTrainer:
     def restore(self, resume=True):
         "Continue from the folder's `state.pt` (`resume`), or delete it and the log to start afresh."
         if not resume:
-            for f in ('state.pt', 'train_log.jsonl'): (self.out / f).unlink(missing_ok=True)
+            if world().main:
+                for f in ('state.pt', 'train_log.jsonl'): (self.out / f).unlink(missing_ok=True)
+            barrier()                                   # no process reads a state the main one is deleting
             return
-        st = load_training_state(self.out / 'state.pt', self.identity, self.pm, self.opt, self.what)
+        st = load_training_state(self.out / 'state.pt', self.identity, self.pm, self.opt, self.what, world().main)
         if st is not None: self.history, self.epoch, self.best = st['history'], st['epoch'], st['best']
 
     def load_best(self):
@@ -114,27 +121,32 @@ def _train_epoch(self: AdapterTrainer, ep, n_items, batch_size, step_loss, bar):
     torch.manual_seed(self.seed * 1000 + ep)                   # LoRA dropout: the same masks whether resumed or not
     self.pm.train(); losses = []
     for step, s in enumerate(range(0, n_items, batch_size)):
-        loss, log = step_loss(order[s:s + batch_size], rng, ep, step)
-        if not torch.isfinite(loss):                           # before the step: the saved state stays the last good
-            raise ZragError(f"the loss of {self.what} became {loss.item()} in epoch {ep} (the state of epoch "
+        loss, log = step_loss(order[s:s + batch_size], rng, ep, step)      # this process's share of the batch loss
+        total = all_sum(loss.item())
+        if not math.isfinite(total):                           # before the step: the saved state stays the last good
+            raise ZragError(f"the loss of {self.what} became {total} in epoch {ep} (the state of epoch "
                             f"{self.epoch} is kept). Lower its learning rate, then run again.")
-        self.opt.zero_grad(set_to_none=True); loss.backward()
+        self.opt.zero_grad(set_to_none=True)
+        if loss.requires_grad: loss.backward()                 # a process with no item of this batch adds nothing
+        sum_gradients(self.params)
         gn = torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.opt.step(); losses.append(log['loss'])
-        append_jsonl(self.out / 'train_log.jsonl', {'epoch': ep, 'step': step, **log, 'grad_norm': float(gn)})
-        bar.update(1); bar.set_postfix(loss=f"{loss.item():.3f}")
+        if world().main:
+            append_jsonl(self.out / 'train_log.jsonl', {'epoch': ep, 'step': step, **log, 'grad_norm': float(gn)})
+        bar.update(1); bar.set_postfix(loss=f"{total:.3f}")
     return float(np.mean(losses))
 
 @patch
 def _end_epoch(self: AdapterTrainer, ep, train_loss, val_loss, seconds):
     "Record the epoch; save the adapter when it is the best so far, then the training state."
     self.history.append({'epoch': ep, 'train_loss': train_loss, 'val_loss': val_loss, 'seconds': seconds})
-    self.epoch = ep
-    if val_loss < self.best['val_loss']:
-        self.best = {'val_loss': val_loss, 'epoch': ep}
-        save_adapter(self.pm, self.out / 'adapter_best', {**self.identity, 'epoch': ep, 'val_loss': val_loss})
-    save_training_state(self.out / 'state.pt', self.identity, self.pm, self.opt, history=self.history, epoch=ep,
-                        best=self.best)
+    self.epoch, best = ep, val_loss < self.best['val_loss']
+    if best: self.best = {'val_loss': val_loss, 'epoch': ep}
+    if world().main:
+        if best: save_adapter(self.pm, self.out / 'adapter_best', {**self.identity, 'epoch': ep, 'val_loss': val_loss})
+        save_training_state(self.out / 'state.pt', self.identity, self.pm, self.opt, history=self.history, epoch=ep,
+                            best=self.best)
+    barrier()                                          # every process sees the epoch's files before going on
 
 @patch
 def fit(self: AdapterTrainer, n_items, step_loss, val_loss, epochs, batch_size, resume=True, progress=True,
@@ -143,7 +155,8 @@ def fit(self: AdapterTrainer, n_items, step_loss, val_loss, epochs, batch_size, 
     from tqdm.auto import tqdm
     self.restore(resume)
     n_steps = math.ceil(n_items / batch_size)
-    bar = tqdm(total=max(epochs, self.epoch) * n_steps, initial=self.epoch * n_steps, disable=not progress, desc=desc)
+    bar = tqdm(total=max(epochs, self.epoch) * n_steps, initial=self.epoch * n_steps,
+               disable=not progress or not world().main, desc=desc)
     while self.epoch < epochs:
         ep, t0 = self.epoch + 1, time.time()
         train = self._train_epoch(ep, n_items, batch_size, step_loss, bar)
@@ -152,3 +165,11 @@ def fit(self: AdapterTrainer, n_items, step_loss, val_loss, epochs, batch_size, 
         self._end_epoch(ep, train, val, time.time() - t0)
     bar.close()
     return self.history
+
+# %% ../nbs/07_adapters.ipynb #a3share
+def loss_share(per_item, items, n=None):
+    ("This process's share of the mean of `per_item(items)` ([len] losses) over the global batch `items` (`n` items "
+     "by default its length): the sum over its round-robin part divided by `n`; a zero without graph if it has none.")
+    part = world().part(list(items))
+    if not part: return torch.zeros(())
+    return per_item(part).sum() / (len(items) if n is None else n)

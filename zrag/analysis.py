@@ -16,6 +16,7 @@ import numpy as np, torch, torch.nn as nn
 from .core import ZragError, check, param_group, atomic_path, atomic_write_json, atomic_write_text
 from .metrics import rouge_l
 from .write import doc_nll, generate_from_z
+from .dist import world, gather_rows
 
 # %% ../nbs/09_analysis.ipynb #fdb0cc7b
 @param_group('analysis')
@@ -221,16 +222,20 @@ def a1_confusion(w, seqs, cfg, progress=False):
     "A1 on the written run `w`: the NLL matrix and its metrics, table, figures and worst-margin page; (nll, metrics)."
     from zrag.viz import confusion_heatmap, margin_hist, side_by_side_page
     d, docs = phase1_dir(w.run_dir, 'A1'), w.corpus.documents
-    titles, t0 = [x.title for x in docs], time.time()
-    nll = nll_matrix(w.backbone, w.memory, seqs, cfg.max_eval_tokens, cfg.max_batch_positions,
-                     partial_path=d / 'nll_matrix.partial.npz', progress=progress)
+    titles, t0, ws = [x.title for x in docs], time.time(), world()
+    # each process computes its rows (round-robin) and resumes from its own partial file
+    partial = d / ('nll_matrix.partial.npz' if ws.size == 1 else f'nll_matrix.partial.{ws.rank}of{ws.size}.npz')
+    rows = nll_matrix(w.backbone, w.memory, ws.part(seqs), cfg.max_eval_tokens, cfg.max_batch_positions,
+                      partial_path=partial, progress=progress and ws.main)
+    nll = gather_rows(torch.from_numpy(rows), len(seqs)).numpy()                  # [N, N] on every process
+    if not ws.main: partial.unlink(missing_ok=True); return nll, None
     m1 = confusion_metrics(nll, cfg.top_k, cfg.k_worst, titles)
     with atomic_path(d / 'nll_matrix.npy') as tmp:
         with open(tmp, 'wb') as f: np.save(f, nll)
     atomic_write_json(d / 'confusion_metrics.json',
                       {**m1, 'max_eval_tokens': cfg.max_eval_tokens, 'seconds': time.time() - t0})
     confusion_table(nll, titles).to_csv(d / 'confusion_table.csv', index=False)
-    (d / 'nll_matrix.partial.npz').unlink(missing_ok=True)
+    partial.unlink(missing_ok=True)
     confusion_heatmap(nll, titles, cfg.heatmap_order, d / 'artifacts' / 'confusion_heatmap.png')
     margin_hist(margins(nll), d / 'artifacts' / 'margin_hist.png')
     worst = [{'doc': x['doc'], 'title': x['title'], 'reference': docs[x['doc']].text, 'margin': x['margin'],
@@ -331,6 +336,7 @@ def analyze_stage(params, progress=True):
     w, cfg, seed = open_written_run(params), params.analysis, params.run.seed
     seqs = encode_docs(w.backbone.tokenizer, [d.text for d in w.corpus.documents], w.written.cfg.max_doc_tokens)
     t0 = time.time(); nll, m1 = a1_confusion(w, seqs, cfg, progress); t1 = time.time()
+    if not world().main: return None                # the other processes only share A1's rows
     m2 = a2_zonly(w, cfg, seed, progress); t2 = time.time()
     m3 = a3_shuffle(w.run_dir, nll, cfg, seed)
     sub = ablation_subset(len(w.corpus.documents), cfg)

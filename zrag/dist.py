@@ -49,12 +49,16 @@ def barrier():
     if world().size > 1: dist.barrier()
 
 # %% ../nbs/02b_dist.ipynb #d3code
+def _comm_device():
+    "Where collectives run: the process's GPU under NCCL, else the CPU (gloo)."
+    return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+
 def all_sum(x):
-    "`x` (a tensor or number) summed over every process; a float for a number, a tensor for a tensor."
+    "`x` (a tensor or number) summed over every process; a float for a number, a tensor (same device) for a tensor."
     if world().size == 1: return x
-    t = torch.as_tensor(x, dtype=torch.float64).clone()
+    t = torch.as_tensor(x, dtype=torch.float64).to(_comm_device(), copy=True)   # float64: a sum of float32s is exact
     dist.all_reduce(t)
-    return t.item() if not torch.is_tensor(x) else t.to(x.dtype)
+    return t.item() if not torch.is_tensor(x) else t.to(x.device, x.dtype)
 
 def sum_gradients(params):
     ("Replace each gradient of the replicated `params` by its sum over processes (one flattened all-reduce); a "
@@ -63,7 +67,7 @@ def sum_gradients(params):
     if world().size == 1: return
     for p in params:
         if p.grad is None: p.grad = torch.zeros_like(p)
-    flat = torch.cat([p.grad.reshape(-1) for p in params])             # [sum of numels]
+    flat = torch.cat([p.grad.reshape(-1) for p in params]).to(_comm_device())   # [sum of numels]
     dist.all_reduce(flat)
     for p, chunk in zip(params, flat.split([p.numel() for p in params])): p.grad.copy_(chunk.view_as(p.grad))
 
@@ -72,10 +76,11 @@ def gather_rows(local, n):
     w = world()
     if w.size == 1: return local
     per = -(-n // w.size)                                              # ceil: the longest share
-    pad = torch.zeros(per, *local.shape[1:], dtype=local.dtype, device=local.device)
+    pad = torch.zeros(per, *local.shape[1:], dtype=local.dtype, device=_comm_device())
     pad[:local.shape[0]] = local
     parts = [torch.empty_like(pad) for _ in range(w.size)]
     dist.all_gather(parts, pad)
     out = torch.empty(n, *local.shape[1:], dtype=local.dtype, device=local.device)
+    parts = [q.to(local.device) for q in parts]
     for r, p in enumerate(parts): out[r::w.size] = p[:len(range(r, n, w.size))]
     return out

@@ -16,7 +16,8 @@ import numpy as np, torch, torch.nn.functional as F
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_text, atomic_write_jsonl
 from .metrics import answer_in, answer_coverage, normalize_answer, source_overlap, ngram_overlap, rouge_l
 from .metrics import bootstrap_ci, paired_diff
-from .adapters import add_lora, AdapterTrainer, read_training_state
+from .adapters import add_lora, AdapterTrainer, read_training_state, loss_share
+from .dist import world, all_sum
 
 # %% ../nbs/10_evidence.ipynb #26db93d2
 @param_group('evidence')
@@ -202,13 +203,14 @@ def derangement(n, seed):
 
 # %% ../nbs/10_evidence.ipynb #5a953343
 def rehearsal_loss(backbone, prefixes, docs, cfg, seed, epoch, step):
-    "Mean write-phase NLL of a seeded batch of documents from their own z, adapter on (None without rehearsal)."
+    ("Mean write-phase NLL of a seeded batch of documents from their own z, adapter on (None without rehearsal); "
+     "this process's share of it in a multi-process run.")
     if not docs or cfg.rehearsal_weight == 0: return None
     from zrag.write import doc_nll, pad_batch
     rng = np.random.default_rng([seed, epoch, step, 1])
     idx = rng.choice(len(docs), size=min(max(1, cfg.ev_batch_size // 2), len(docs)), replace=False).tolist()
-    ids, mask = pad_batch([docs[i] for i in idx], backbone.tokenizer.pad_token_id or 0)
-    return doc_nll(backbone, prefixes[idx], ids, mask)[0].mean()
+    pad = backbone.tokenizer.pad_token_id or 0
+    return loss_share(lambda part: doc_nll(backbone, prefixes[part], *pad_batch([docs[i] for i in part], pad))[0], idx)
 
 # %% ../nbs/10_evidence.ipynb #ev5train
 EVAL_ONLY = ('ev_epochs', 'ev_max_new_tokens', 'ev_gen_batch_size', 'bootstrap', 'wide_margin', 'regression_docs',
@@ -223,15 +225,16 @@ def train_evidence(backbone, pm, prefixes, train, validation, cfg, out_dir, seed
     "Train the adapter on items [(doc_idx, prompt ids, target ids)]; returns the trainer, best adapter loaded."
     def batch(items):                                                  # -> (inputs [b, m+T, H], mask, labels)
         return evidence_batch(backbone, prefixes[[c[0] for c in items]], [(c[1], c[2]) for c in items])
-    def step_loss(idx, rng, epoch, step):
-        ev = evidence_loss(pm, *batch([train[i] for i in idx])).mean()
+    per_item = lambda items: evidence_loss(pm, *batch(items))                 # [len(items)]
+    def step_loss(idx, rng, epoch, step):                                       # this process's share
+        ev = loss_share(per_item, [train[i] for i in idx])
         rh = rehearsal_loss(backbone, prefixes, docs, cfg, seed, epoch, step)
         loss = ev if rh is None else ev + cfg.rehearsal_weight * rh
-        return loss, {'loss': ev.item(), 'rehearsal_loss': None if rh is None else rh.item()}
-    def val_loss():
+        return loss, {'loss': all_sum(ev.item()), 'rehearsal_loss': None if rh is None else all_sum(rh.item())}
+    def val_loss():                                                             # the mean over all, shared out
         bs = cfg.ev_batch_size
-        return torch.cat([evidence_loss(pm, *batch(validation[s:s + bs]))
-                          for s in range(0, len(validation), bs)]).mean()
+        return all_sum(sum(loss_share(per_item, validation[s:s + bs], len(validation)).item()
+                           for s in range(0, len(validation), bs)))
     tr = AdapterTrainer(pm, out_dir, evidence_identity(cfg, seed, identity), cfg.ev_lr, seed, 'the evidence adapter')
     tr.fit(len(train), step_loss, val_loss, cfg.ev_epochs, cfg.ev_batch_size, resume, progress, 'evidence')
     tr.load_best()
@@ -279,6 +282,7 @@ def evidence_samples(corpus, cfg, out_dir, manifest):
                               f"({len(corpus.questions)} questions in the corpus). "
                               "Use a corpus with more questions (raise n_docs) or change split_fracs.")
     ds = out_dir / 'dataset'
+    if not world().main: return by                   # every process builds the same set; the main one writes it
     atomic_write_jsonl(ds / 'samples.jsonl', samples)
     atomic_write_json(ds / 'manifest.json', man)
     rows = [f"| {s['split']} | {s['question']} | {s['answer']} | {s['method']} | {s['target']} |" for s in samples[:20]]
@@ -377,6 +381,7 @@ def evidence_stage(params, progress=True):
     tr = train_evidence(w.backbone, pm, prefixes, [item(s) for s in by['train']], [item(s) for s in by['validation']],
                         cfg, out, seed, w.identity(), docs, params.run.resume, progress)
     train_s = time.time() - t0
+    if not world().main: return None                 # the other processes only share the training
     records, timing = evaluate_variants(w.backbone, pm, prefixes, by['test'], w.corpus.documents, cfg, seed)
     atomic_write_jsonl(out / 'generations.jsonl', records)
     summary = summarize(records, ['z', 'shuffled_z', 'no_z'], cfg.bootstrap, seed, cfg.wide_margin)

@@ -20,7 +20,8 @@ from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from .core import ZragError, check, param_group, atomic_write_json, atomic_write_jsonl
 from .metrics import (answer_coverage, bootstrap_ci, retrieval_metrics, rouge_l, prior_ranking, profile_correlation,
                           chance_per_question)
-from .adapters import add_lora, AdapterTrainer, read_training_state
+from .adapters import add_lora, AdapterTrainer, read_training_state, loss_share
+from .dist import world, all_sum
 
 # %% ../nbs/11_read.ipynb #7d898391
 READ_MODES = ('full', 'two_stage')
@@ -407,21 +408,25 @@ def train_read(pm, kv, data, cfg, backbone, out_dir, seed, identity, resume=True
         rest = [d for d in range(N) if d not in gold]
         k = max(0, min(len(rest), size - len(gold)))
         return sorted(gold + rng.choice(rest, size=k, replace=False).tolist())
-    def step_loss(idx, rng, epoch, step):
+    read = lambda pool: lambda qs: read_loss(pm, kv, pool, [data.encoded[q] for q in qs], backbone.embed, pad,
+                                             data.bias_for(qs, pool))        # [len(qs)]
+    def step_loss(idx, rng, epoch, step):                # this process's share of the batch loss
         qids = [tr_q[i] for i in idx]
-        pool = pool_for(qids, rng, epoch)
-        batch, bias = [data.encoded[q] for q in qids], data.bias_for(qids, pool)
+        pool = pool_for(qids, rng, epoch)                # drawn from the whole batch: the same in every process
         if not cfg.read_route_loss:
-            loss = read_loss(pm, kv, pool, batch, backbone.embed, pad, bias).mean()
-            return loss, {'loss': loss.item()}
-        ev, rt = read_route_loss(pm, kv, pool, batch, backbone.embed, pad, data.gold_for(qids, pool, N), layers, bias)
-        loss = ev.mean() + cfg.read_route_loss * rt.mean()
+            loss = loss_share(read(pool), qids)
+            return loss, {'loss': all_sum(loss.item())}
+        ev = rt = torch.zeros(())
+        if (part := world().part(qids)):
+            ev, rt = read_route_loss(pm, kv, pool, [data.encoded[q] for q in part], backbone.embed, pad,
+                                     data.gold_for(part, pool, N), layers, data.bias_for(part, pool))
+            ev, rt = ev.sum() / len(qids), rt.sum() / len(qids)
+        loss = ev + cfg.read_route_loss * rt
         # 'loss' stays the evidence loss, comparable with the validation loss that picks the best epoch
-        return loss, {'loss': ev.mean().item(), 'total_loss': loss.item(), 'route_loss': rt.mean().item()}
-    def val_loss():
-        return torch.cat([read_loss(pm, kv, None, [data.encoded[q] for q in val_q[s:s + bs]], backbone.embed, pad,
-                                    data.bias_for(val_q[s:s + bs]))
-                          for s in range(0, len(val_q), bs)]).mean()
+        return loss, {'loss': all_sum(ev.item()), 'total_loss': all_sum(loss.item()), 'route_loss': all_sum(rt.item())}
+    def val_loss():                                      # the mean over all, shared out
+        return all_sum(sum(loss_share(read(None), val_q[s:s + bs], len(val_q)).item()
+                           for s in range(0, len(val_q), bs)))
     tr = AdapterTrainer(pm, out_dir, identity, cfg.read_lr, seed, 'the read adapter')
     tr.fit(len(tr_q), step_loss, val_loss, cfg.read_epochs, bs, resume, progress, 'read')
     tr.load_best()
@@ -534,6 +539,7 @@ def read_stage(params, progress=True):
     t0 = time.time(); kv = memory_kv(bb.model, w.prefixes(), cfg.kv_batch_size); kv_seconds = time.time() - t0
     pm = add_lora(bb, ecfg, seed)
     tr = train_read(pm, kv, data, cfg, bb, out, seed, ident, params.run.resume, progress)
+    if not world().main: return None                 # the other processes only share the training
     full = read_evaluate(pm, kv, data, data.splits['test'], 0, bb, cfg, seed, route=True)
     atomic_write_jsonl(out / 'generations.jsonl', full)
     curve = read_curve(pm, kv, data, full, bb, cfg, seed)

@@ -37,11 +37,11 @@ STAGES = _registry(
     Stage('analyze', 'zrag.analysis', 'phase-1 verification and ablations (A1-A3, B1-B2) and their report',
           ('backbone', 'analysis'), parallel=True),
     Stage('evidence', 'zrag.evidence', 'phase 1.5: LoRA evidence from z + question, metrics, regression, report',
-          ('backbone', 'evidence')),
+          ('backbone', 'evidence'), parallel=True),
     Stage('route', 'zrag.route', 'the router, trained from corpus pseudo-queries; routing beside controls, report',
           ('backbone', 'route', 'read', 'evidence', 'baselines')),
     Stage('read', 'zrag.read', 'the read phase: all memories as one key/value cache, routing, accuracy against N',
-          ('backbone', 'evidence', 'read', 'baselines')),
+          ('backbone', 'evidence', 'read', 'baselines'), parallel=True),
     Stage('compare', 'zrag.compare', 'no retrieval, BM25, dense and zrag through one reader, and their report',
           ('corpus', 'backbone', 'baselines', 'answer')),
 )
