@@ -23,7 +23,7 @@ def reference(bb, seqs, cfg, epochs):
         for i, s in enumerate(seqs):
             ids, mask = pad_batch([s + [pad] * (T - len(s))], pad)
             mask[0, len(s):] = 0
-            nll, _ = doc_nll(bb, mem.prefix(torch.tensor([i])), ids, mask)
+            nll = doc_nll(bb, mem.prefix(torch.tensor([i])), ids, mask)
             opt.zero_grad(); nll.mean().backward(); opt.step()
             real += len(s)
     return real / (time.time() - t0)

@@ -53,7 +53,7 @@ class AnalysisConfig:
 def nll_pair(backbone, memory, seq, j, alpha=None):
     "Reference: NLL of one document `seq` (ids) under z_j, one forward for the pair."
     ids = torch.tensor([seq]); mask = torch.ones(1, len(seq))
-    return doc_nll(backbone, memory.prefix(torch.tensor([j], device=backbone.device), alpha), ids, mask)[0].item()
+    return doc_nll(backbone, memory.prefix(torch.tensor([j], device=backbone.device), alpha), ids, mask).item()
 
 def _load_partial(path, shape):
     if path is None or not Path(path).exists(): return np.full(shape, np.nan), np.zeros(shape[0], bool)
@@ -85,7 +85,7 @@ def nll_matrix(backbone, memory, seqs, max_eval_tokens=64, max_batch_positions=4
             ids = torch.tensor([seqs[i] for i, _ in chunk])            # [P, T]: same length, no padding
             zs = torch.tensor([z_idx[c] for _, c in chunk], device=backbone.device)
             prefix = memory.prefix(zs, alpha)                          # [P, m, H]
-            vals, _ = doc_nll(backbone, prefix, ids, torch.ones(len(chunk), T))
+            vals = doc_nll(backbone, prefix, ids, torch.ones(len(chunk), T))
             for (i, c), v in zip(chunk, vals.tolist()): nll[i, c] = v
             finished = sorted({i for i, _ in chunk if not np.isnan(nll[i]).any()})
             if finished:

@@ -210,7 +210,7 @@ def rehearsal_loss(backbone, prefixes, docs, cfg, seed, epoch, step):
     rng = np.random.default_rng([seed, epoch, step, 1])
     idx = rng.choice(len(docs), size=min(max(1, cfg.ev_batch_size // 2), len(docs)), replace=False).tolist()
     pad = backbone.tokenizer.pad_token_id or 0
-    return loss_share(lambda part: doc_nll(backbone, prefixes[part], *pad_batch([docs[i] for i in part], pad))[0], idx)
+    return loss_share(lambda part: doc_nll(backbone, prefixes[part], *pad_batch([docs[i] for i in part], pad)), idx)
 
 # %% ../nbs/10_evidence.ipynb #ev5train
 EVAL_ONLY = ('ev_epochs', 'ev_max_new_tokens', 'ev_gen_batch_size', 'bootstrap', 'wide_margin', 'regression_docs',

@@ -278,7 +278,7 @@ def write_new_documents(backbone, memory, docs, steps=100, lr=0.1, seed=0, init_
         opt = torch.optim.Adam([z], lr=lr)
         x, mask = pad_batch(docs[s:s + batch_size], backbone.tokenizer.pad_token_id or 0)
         for _ in range(steps):
-            nll = doc_nll(backbone, memory.proj(z), x, mask)[0]                   # [b]: each document's own loss
+            nll = doc_nll(backbone, memory.proj(z), x, mask)                      # [b]: each document's own loss
             opt.zero_grad(); nll.sum().backward(); opt.step()
         zs[s:s + batch_size] = z.detach().cpu(); losses += nll.tolist()
     new = copy.deepcopy(memory)
@@ -408,13 +408,13 @@ def train_read(pm, kv, data, cfg, backbone, out_dir, seed, identity, resume=True
         rest = [d for d in range(N) if d not in gold]
         k = max(0, min(len(rest), size - len(gold)))
         return sorted(gold + rng.choice(rest, size=k, replace=False).tolist())
-    read = lambda pool: lambda qs: read_loss(pm, kv, pool, [data.encoded[q] for q in qs], backbone.embed, pad,
-                                             data.bias_for(qs, pool))        # [len(qs)]
+    def losses(qs, pool):                                # [len(qs)]: each question's evidence loss
+        return read_loss(pm, kv, pool, [data.encoded[q] for q in qs], backbone.embed, pad, data.bias_for(qs, pool))
     def step_loss(idx, rng, epoch, step):                # this process's share of the batch loss
         qids = [tr_q[i] for i in idx]
         pool = pool_for(qids, rng, epoch)                # drawn from the whole batch: the same in every process
         if not cfg.read_route_loss:
-            loss = loss_share(read(pool), qids)
+            loss = loss_share(lambda qs: losses(qs, pool), qids)
             return loss, {'loss': all_sum(loss.item())}
         ev = rt = torch.zeros(())
         if (part := world().part(qids)):
@@ -425,7 +425,7 @@ def train_read(pm, kv, data, cfg, backbone, out_dir, seed, identity, resume=True
         # 'loss' stays the evidence loss, comparable with the validation loss that picks the best epoch
         return loss, {'loss': all_sum(ev.item()), 'total_loss': all_sum(loss.item()), 'route_loss': all_sum(rt.item())}
     def val_loss():                                      # the mean over all, shared out
-        return all_sum(sum(loss_share(read(None), val_q[s:s + bs], len(val_q)).item()
+        return all_sum(sum(loss_share(lambda qs: losses(qs, None), val_q[s:s + bs], len(val_q)).item()
                            for s in range(0, len(val_q), bs)))
     tr = AdapterTrainer(pm, out_dir, identity, cfg.read_lr, seed, 'the read adapter')
     tr.fit(len(tr_q), step_loss, val_loss, cfg.read_epochs, bs, resume, progress, 'read')
