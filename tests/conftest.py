@@ -121,3 +121,13 @@ def smoke_written(tmp_path_factory):
 def smoke_copy(smoke_written, tmp_path):
     "A private copy of the smoke write's run folder; returns its runs_dir."
     return _private_copy(smoke_written, tmp_path)
+
+
+@pytest.fixture(scope='session')
+def smoke_analyzed(smoke_written, tmp_path_factory):
+    "The smoke write, copied as run `a` and analyzed once: (its run folder, the analyze command's CompletedProcess)."
+    root = tmp_path_factory.mktemp('analyzed')
+    shutil.copytree(smoke_written, root / 'a')
+    r = zrag_cli(*smoke_args(root, '-p', 'run_name', 'a', cmd='analyze'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return root / 'a', r

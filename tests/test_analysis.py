@@ -18,11 +18,8 @@ def test_batched_matrix_equals_reference_on_bundled_model(smollm):
     assert np.abs(got - ref).max() < 1e-4
 
 
-def test_report_through_papermill(smoke_copy, tmp_path, cli):
-    from conftest import smoke_args
-    r = cli(*smoke_args(smoke_copy, cmd='analyze'))                         # on the shared smoke write
-    assert r.returncode == 0, r.stderr[-3000:]
-    rd = smoke_copy / 'smoke'
+def test_report_through_papermill(smoke_analyzed, tmp_path):
+    rd, r = smoke_analyzed                                                  # the shared smoke write, analyzed
     an = rd / '02_analyze'
     assert f"report: {an / 'phase1_report.html'}" in r.stdout
     for f in ['01_verification/A1_confusion/nll_matrix.npy', '01_verification/A1_confusion/confusion_metrics.json',
@@ -35,12 +32,15 @@ def test_report_through_papermill(smoke_copy, tmp_path, cli):
               '01_verification/A3_zshuffle/shuffle_comparison.json',
               '01_verification/A3_zshuffle/artifacts/delta_barplot.png', '02_ablations/B1_alpha/metrics_alpha_0.json',
               '02_ablations/B2_projection/metrics_random.json', '03_summary/dashboard.md',
-              '03_summary/phase1_metrics.json', 'phase1_report.ipynb']:
+              '03_summary/phase1_metrics.json', 'phase1_report.ipynb',
+              '01_verification/A3_zshuffle/shuffle_significance.json', '04_diagnostics/difficulty/difficulty.json',
+              '04_diagnostics/difficulty/difficulty_table.csv', '04_diagnostics/clusters/clusters.json',
+              '04_diagnostics/dynamics/training_dynamics.json']:
         assert (an / f).is_file(), f
     html = (an / 'phase1_report.html').read_text()
     pngs = list(rd.rglob('*.png'))
     # every figure inline
-    assert len(pngs) == 5 and len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == len(pngs)
+    assert len(pngs) == 8 and len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == len(pngs)
     nll = np.load(an / '01_verification/A1_confusion/nll_matrix.npy')
     m = json.loads((an / '01_verification/A1_confusion/confusion_metrics.json').read_text())
     assert nll.shape == (4, 4) and m['n'] == 4
@@ -51,6 +51,15 @@ def test_report_through_papermill(smoke_copy, tmp_path, cli):
     man = json.loads((rd / '00_meta/run_manifest.json').read_text())
     assert set(man['stages']) == {'write', 'analyze'} and man['status'] == 'ok'
     assert '| A1 top-1 |' in (an / '03_summary/dashboard.md').read_text()
+    # the seed report's diagnostics, from this run: significance, difficulty, clusters, dynamics
+    sig = json.loads((an / '01_verification/A3_zshuffle/shuffle_significance.json').read_text())
+    assert sig['n_permutations'] == 1000 and 1 / 1001 <= sig['p_value'] <= 1
+    diff = json.loads((an / '04_diagnostics/difficulty/difficulty.json').read_text())
+    assert len(diff['correlations']) == 6 and len(diff['hardest']) == 4              # n_extreme 5, 4 documents
+    dyn = json.loads((an / '04_diagnostics/dynamics/training_dynamics.json').read_text())
+    assert dyn['epochs'] == 2 and dyn['doc_loss_recorded'] and len(dyn['curves']['z_std']) == 2
+    for heading in ('Permutation test', 'which documents are hard', 'confusion clusters', 'training dynamics'):
+        assert heading in html, heading
     # the explorer runs against the same run folder; headless, without widgets (nbclient can stall on an Output widget's
     # clear_output with no front end: seen once in four fresh-clone CI runs here)
     import papermill as pm
@@ -71,3 +80,13 @@ def test_analyze_without_checkpoint(tmp_path, cli):
     r = cli('analyze', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-q')
     assert r.returncode == 2 and 'run the write stage first' in r.stderr
     assert not (tmp_path / 'smoke').exists()
+
+
+def test_explorer_without_a_run_says_which_command_makes_one(tmp_path):
+    import papermill as pm
+    from conftest import ROOT
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'),
+                            parameters={'run_dir': 'runs/nope', 'widgets': False}, kernel_name='python3',
+                            progress_bar=False, cwd=str(tmp_path))
+    assert e.value.ename == 'ZragError' and 'Make one with `make demo`' in e.value.evalue

@@ -36,9 +36,14 @@ class AnalysisConfig:
     ablation_docs: int = 16          # B1/B2: the first N corpus documents (0 = all): each variant costs an N x N matrix
     b2_samples: int = 3              # B2: generations kept from the random projection
     heatmap_order: str = 'sorted'    # A1 heatmap: 'corpus', 'sorted' (by own-z NLL) or 'clustered' (by NLL profile)
+    n_permutations: int = 1000       # A3 significance: random assignments in the permutation test (p >= 1/(n+1))
+    n_extreme: int = 5               # diagnostics: hardest and easiest documents, best and worst training losses
+    confused_pairs: int = 10         # diagnostics: most-confused document pairs listed
+    corr_bootstrap: int = 1000       # diagnostics: bootstrap resamples of each Spearman interval
 
     def __post_init__(self):
-        for k in ('max_eval_tokens', 'max_batch_positions', 'top_k', 'k_worst', 'gen_max_new_tokens'):
+        for k in ('max_eval_tokens', 'max_batch_positions', 'top_k', 'k_worst', 'gen_max_new_tokens', 'n_permutations',
+                  'n_extreme', 'confused_pairs', 'corr_bootstrap'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
         check(self.gen_temperature > 0 and 0 < self.gen_top_p <= 1,
               'gen_temperature' if self.gen_temperature <= 0 else 'gen_top_p',
@@ -201,7 +206,8 @@ def projection_ablation(backbone, memory, documents, seqs, doc_idx, trained_nll=
 # %% ../nbs/09_analysis.ipynb #0ceac277
 PHASE1_DIRS = {'A1': '01_verification/A1_confusion', 'A2': '01_verification/A2_zonly',
                'A3': '01_verification/A3_zshuffle', 'B1': '02_ablations/B1_alpha', 'B2': '02_ablations/B2_projection',
-               'summary': '03_summary'}
+               'summary': '03_summary', 'difficulty': '04_diagnostics/difficulty',
+               'clusters': '04_diagnostics/clusters', 'dynamics': '04_diagnostics/dynamics'}
 
 def phase1_dir(run_dir, part):
     "The folder of check `part` ('A1' ... 'B2', 'summary') of a run, created."
@@ -333,15 +339,18 @@ def analyze_stage(params, progress=True):
     from zrag.report import analysis_dir, execute_report
     from zrag.stages import stage_dir
     from zrag.write import open_written_run, encode_docs
+    from zrag.diagnostics import diagnose
     w, cfg, seed = open_written_run(params), params.analysis, params.run.seed
     seqs = encode_docs(w.backbone.tokenizer, [d.text for d in w.corpus.documents], w.written.cfg.max_doc_tokens)
     t0 = time.time(); nll, m1 = a1_confusion(w, seqs, cfg, progress); t1 = time.time()
     if not world().main: return None                # the other processes only share A1's rows
     m2 = a2_zonly(w, cfg, seed, progress); t2 = time.time()
     m3 = a3_shuffle(w.run_dir, nll, cfg, seed)
+    dg = diagnose(w, nll, m3, cfg, seed)
     sub = ablation_subset(len(w.corpus.documents), cfg)
     (b1, s1), (b2, s2) = b1_alpha(w, seqs, nll, sub, cfg), b2_projection(w, seqs, nll, sub, cfg, seed)
-    values = phase1_summary(w, m1, m2, m3, b1, b2, sub, {'A1': t1 - t0, 'A2': t2 - t1, 'B1': s1, 'B2': s2})
+    values = phase1_summary(w, m1, m2, m3, b1, b2, sub, {'A1': t1 - t0, 'A2': t2 - t1, 'B1': s1, 'B2': s2,
+                                                              'diagnostics': dg['seconds']})
     html = execute_report(analysis_dir() / 'phase1_report.ipynb', stage_dir(w.run_dir, 'analyze'),
                           {'run_dir': str(w.run_dir)}, html_name='phase1_report.html', progress=progress)
     return {'report': str(html), 'dashboard': str(phase1_dir(w.run_dir, 'summary') / 'dashboard.md'), **values}

@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['RUN_HELP', 'environment_info', 'now', 'RunManifest', 'folder_state', 'fs_error', 'new_folders', 'run_stages',
-           'take_part', 'build_parser', 'redact', 'redact_argv', 'params_table', 'main']
+           'take_part', 'build_parser', 'redact', 'redact_argv', 'params_table', 'runs_command', 'main']
 
 # %% ../nbs/15_cli.ipynb #ca5e4db1
 import sys, os, re, json, time, shutil, argparse, platform, subprocess, datetime
 from pathlib import Path
 from .core import ZragError, SECRET_PARAMS, load_params, atomic_path, atomic_write_json, param_reference
-from .stages import STAGES, META_DIR, run_path, check_layout
+from .stages import STAGES, META_DIR, RunConfig, run_path, check_layout
 from .dist import init_world, barrier
 
 # %% ../nbs/15_cli.ipynb #beece671
@@ -179,6 +179,11 @@ def build_parser():
                          description='The parameter reference, read from the config dataclasses.')
     ref.add_argument('--group', help='only this parameter group (run, corpus, backbone, write, ...)')
     ref.add_argument('--stage', help='only the groups that this stage reads')
+    runs = sub.add_parser('runs', help='list the run folders; --compare A B renders two runs side by side',
+                          description='One line per run folder under --runs-dir; --compare A B writes an HTML page.')
+    runs.add_argument('--runs-dir', default=RunConfig.runs_dir, help=f'default: {RunConfig.runs_dir}')
+    runs.add_argument('--compare', nargs=2, metavar=('A', 'B'), help='two run names (or run folder paths)')
+    runs.add_argument('-o', '--out', help='the comparison page (default: RUNS_DIR/compare_A_vs_B.html)')
     return p
 
 def redact(text, secrets):
@@ -213,6 +218,18 @@ def params_table(group=None, stage=None):
         lines.append('')
     return '\n'.join(lines)
 
+def _run_folder(runs_dir, name):
+    "The run folder `name` under `runs_dir`, or `name` itself when it is a folder path."
+    p = Path(runs_dir) / name
+    return p if (p / META_DIR).is_dir() or not Path(name).is_dir() else Path(name)
+
+def runs_command(args):
+    "What `zrag runs` prints: the listing, or (`--compare A B`) the path of the comparison page."
+    from zrag.runs import runs_table, compare_runs
+    if not args.compare: return runs_table(args.runs_dir)
+    a, b = (_run_folder(args.runs_dir, n) for n in args.compare)
+    return f"comparison: {compare_runs(a, b, args.out)}"
+
 # %% ../nbs/15_cli.ipynb #cli8code
 def main(argv=None):
     "Entry point of the `zrag` console script."
@@ -221,6 +238,7 @@ def main(argv=None):
     secrets = [str(v) for k, v in getattr(args, 'param', []) if k in SECRET_PARAMS]
     try:
         if args.command == 'params': print(params_table(args.group, args.stage)); return 0
+        if args.command == 'runs': print(runs_command(args)); return 0
         params = load_params(args.file, args.param)
         secrets += params.secrets
         names = params.run.stages if args.command == 'run' else [args.command]

@@ -18,6 +18,7 @@ import numpy as np, yaml
 # %% ../nbs/00_core.ipynb #d508abab
 class ZragError(Exception):
     "An error caused by the user's input; the message says what is wrong and how to fix it."
+    def _render_traceback_(self): return [f"zrag: error: {self}"]     # IPython: the message, not a traceback
 
 class ParamError(ZragError):
     "A parameter with a bad value; `key` names it so the loader can point at the file and line."

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['normalize_answer', 'answer_in', 'answer_coverage', 'exact_match', 'f1_score', 'rouge_l', 'source_overlap',
-           'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'retrieval_per_question', 'retrieval_metrics', 'rank_by',
-           'prior_ranking', 'chance_per_question', 'profile_correlation']
+           'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'spearman_ci', 'retrieval_per_question', 'retrieval_metrics',
+           'rank_by', 'prior_ranking', 'chance_per_question', 'profile_correlation']
 
 # %% ../nbs/04_metrics.ipynb #m0imp
 import re, string
@@ -81,6 +81,26 @@ def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
 def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
+
+# %% ../nbs/04_metrics.ipynb #m3scode
+def _rank_corr(rx, ry):
+    "Pearson correlation of each row of the ranks `rx`, `ry` [B, n]: Spearman's rho per row [B] (NaN when constant)."
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    den = np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+    return np.where(den > 0, (rx * ry).sum(1) / np.where(den > 0, den, 1), np.nan)
+
+def spearman_ci(x, y, n_boot=1000, seed=0, level=0.95):
+    "{'n', 'rho', 'lo', 'hi', 'p'}: Spearman's rho of paired `x`, `y`, its bootstrap interval and p-value."
+    from scipy.stats import rankdata, spearmanr
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    nan = {'n': len(x), 'rho': float('nan'), 'lo': float('nan'), 'hi': float('nan'), 'p': float('nan')}
+    if len(x) < 3 or x.std() == 0 or y.std() == 0: return nan
+    idx = np.random.default_rng(seed).integers(0, len(x), size=(n_boot, len(x)))    # [n_boot, n] resampled pairs
+    boots = _rank_corr(rankdata(x[idx], axis=1), rankdata(y[idx], axis=1))          # [n_boot]
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(boots, [a, 1 - a]) if np.isfinite(boots).any() else (np.nan, np.nan)
+    r = spearmanr(x, y)
+    return {'n': len(x), 'rho': float(r.statistic), 'lo': float(lo), 'hi': float(hi), 'p': float(r.pvalue)}
 
 # %% ../nbs/04_metrics.ipynb #28d06a95
 def retrieval_per_question(ranked, gold, ks=(1, 2, 5, 10)):

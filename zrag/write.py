@@ -141,12 +141,12 @@ CKPT_FORMAT = 'zrag.write/1'
 def backbone_info(backbone): return {'name': backbone.name, 'fingerprint': backbone.fingerprint,
                                      'hidden_size': backbone.hidden_size, 'quantization': backbone.quantization}
 
-def save_write_checkpoint(path, memory, opt_state, cfg, seed, manifest, backbone, epoch, history, done):
-    "Save the write phase's state atomically."
+def save_write_checkpoint(path, memory, opt_state, cfg, seed, manifest, backbone, epoch, history, done, doc_loss=None):
+    "Save the write phase's state atomically; `doc_loss`: each document's training loss in the last epoch."
     state = {'format': CKPT_FORMAT, 'epoch': epoch, 'done': done, 'seed': seed, 'config': asdict(cfg),
              'memory': memory.state_dict(), 'optimizer': opt_state,
              'corpus_manifest': manifest, 'backbone': backbone_info(backbone), 'history': history,
-             'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
+             'doc_loss': doc_loss, 'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
     with atomic_path(path) as tmp: torch.save(state, tmp)
 
 @dataclass
@@ -283,18 +283,18 @@ def _batch_z(self: WriteTrainer, batch, mine):
 
 @patch
 def _backbone_grad(self: WriteTrainer, prefix, ids, mask, keep, mine):
-    "The batch's mean loss and its gradient at the soft tokens `prefix` [B, m, H], from each process's documents."
+    "Each document's loss [B] and the batch mean's gradient at the soft tokens `prefix` [B, m, H]."
     grad, per_doc = torch.zeros_like(prefix), torch.zeros(len(prefix))
     if mine:
         pre = prefix[mine].requires_grad_(True)                                   # [b, m, H]
         nll = doc_nll(self.bb, pre, ids[mine], mask[mine], None if keep is None else keep[mine])
         (nll.sum() / len(prefix)).backward()      # this process's share of the batch mean: documents weigh the same
         grad[mine], per_doc[mine] = pre.grad, nll.detach().cpu()
-    return all_sum(grad), all_sum(per_doc).sum().item() / len(prefix)
+    return all_sum(grad), all_sum(per_doc)
 
 @patch
 def step(self: WriteTrainer, batch, generator):
-    "One optimisation step on documents `batch` (global indices): (mean loss, kept-token share, tokens)."
+    "One optimisation step on documents `batch` (global indices): (each document's loss [B], kept share, tokens)."
     self.memory.train()          # every step: an eval-mode generation in between cannot switch dropout off
     w = self.world
     ids, mask = pad_batch([self.seqs[i] for i in batch], self.bb.tokenizer.pad_token_id)   # [B, T]: global batch
@@ -303,7 +303,8 @@ def step(self: WriteTrainer, batch, generator):
     mine = [b for b, i in enumerate(batch) if w.owner(i) == w.rank]            # this process's rows of the batch
     zb = self._batch_z(batch, mine)                                             # [B, m, z_dim]
     prefix = self.memory.proj(zb)                                               # [B, m, H]
-    grad, loss = self._backbone_grad(prefix.detach(), ids, mask, keep, mine)
+    grad, per_doc = self._backbone_grad(prefix.detach(), ids, mask, keep, mine)
+    loss = per_doc.mean().item()
     if not math.isfinite(loss):
         kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
         raise ZragError(f"the write loss became {loss} in epoch {self.epoch + 1} ({kept}). Lower lr_z or "
@@ -314,7 +315,7 @@ def step(self: WriteTrainer, batch, generator):
     self.z.grad = torch.zeros_like(self.z)
     self.z.grad[[batch[b] // w.size for b in mine]] = zb.grad[mine]           # this process's z rows only
     self.opt.step()
-    return loss, kept, int(all_sum(mask[mine].sum().item()))
+    return per_doc, kept, int(all_sum(mask[mine].sum().item()))
 
 # %% ../nbs/08_write.ipynb #wfit
 @patch
@@ -330,30 +331,32 @@ def fit(self: WriteTrainer, resume=True, progress=True, on_step=None):
     while self.epoch < self.cfg.epochs:
         e = self.epoch
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + e)   # dropout masks of epoch e
-        t0, losses, kept, ntok = time.time(), [], [], 0
+        t0, doc_loss, kept, ntok = time.time(), np.zeros(len(self.docs)), [], 0
         for k, batch in enumerate(epoch_batches(lengths, self.cfg.batch_size, self.seed, e, self.cfg.bucket_window)):
             if on_step: on_step(e, k)
-            l, kp, n = self.step(batch, gen)
-            losses.append(l * len(batch)); kept.append(kp); ntok += n
-        rec = self._end_epoch(e, sum(losses) / len(self.docs), float(np.mean(kept)), ntok, time.time() - t0)
+            per_doc, kp, n = self.step(batch, gen)
+            doc_loss[batch] = per_doc.numpy(); kept.append(kp); ntok += n
+        rec = self._end_epoch(e, doc_loss, float(np.mean(kept)), ntok, time.time() - t0)
         bar.update(1); bar.set_postfix(loss=f"{rec['loss']:.3f}")
         if self.done: break
     bar.close()
     return self.history
 
 @patch
-def _end_epoch(self: WriteTrainer, e, loss, kept, ntok, sec):
-    "Record epoch `e`; gather the memory, then (main process) save the checkpoint and append to the log."
-    rec = {'epoch': e + 1, 'loss': loss, 'seconds': round(sec, 3), 'tokens_per_s': round(ntok / sec, 1),
-           'alpha': self.memory.proj.alpha.item(), 'kept_token_share': kept}
+def _end_epoch(self: WriteTrainer, e, doc_loss, kept, ntok, sec):
+    "Record epoch `e` (`doc_loss` [N]); gather the memory; the main process saves the checkpoint and the log."
     opt_state = self._gather()
+    z, (p10, p90) = self.memory.z.data, np.percentile(doc_loss, [10, 90])
+    rec = {'epoch': e + 1, 'loss': float(doc_loss.mean()), 'doc_loss_p10': float(p10), 'doc_loss_p90': float(p90),
+           'seconds': round(sec, 3), 'tokens_per_s': round(ntok / sec, 1), 'alpha': self.memory.proj.alpha.item(),
+           'z_mean': z.mean().item(), 'z_std': z.std().item(), 'kept_token_share': kept}
     if self.cfg.sample_every and (e + 1) % self.cfg.sample_every == 0 and self.world.main:
         rec['sample_doc0'] = generate_from_z(self.bb, self.memory, [0], max_new_tokens=32)[0]
     self.epoch, self.history = e + 1, self.history + [rec]
-    self.done = self.epoch >= self.cfg.epochs or (self.cfg.loss_target > 0 and loss <= self.cfg.loss_target)
+    self.done = self.epoch >= self.cfg.epochs or (self.cfg.loss_target > 0 and rec['loss'] <= self.cfg.loss_target)
     if self.world.main:
         save_write_checkpoint(self.ckpt_path, self.memory, opt_state, self.cfg, self.seed, self.manifest, self.bb,
-                              self.epoch, self.history, self.done)
+                              self.epoch, self.history, self.done, doc_loss.tolist())
         append_jsonl(self.log_path, rec)
     return rec
 
