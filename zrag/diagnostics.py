@@ -118,10 +118,10 @@ def diagnose(w, nll, m3, cfg, seed):
     diff = difficulty(nll, doc_features([x.text for x in docs], w.backbone.tokenizer), titles, cfg.n_extreme,
                       cfg.corr_bootstrap, seed)
     _difficulty_files(phase1_dir(w.run_dir, 'difficulty'), diff)
-    d, (Z, leaves) = phase1_dir(w.run_dir, 'clusters'), cluster_linkage(nll)
-    atomic_write_json(d / 'clusters.json', {'leaf_order': leaves, 'linkage': Z.tolist(),
+    d, (Z, leaves) = phase1_dir(w.run_dir, 'clusters'), cluster_linkage(nll) if len(nll) > 2 else (None, [])
+    atomic_write_json(d / 'clusters.json', {'leaf_order': leaves, 'linkage': None if Z is None else Z.tolist(),
                                             'confused_pairs': confused_pairs(nll, titles, cfg.confused_pairs)})
-    cluster_heatmap(nll, Z, titles, d / 'artifacts' / 'clustered_heatmap.png')
+    if Z is not None: cluster_heatmap(nll, Z, titles, d / 'artifacts' / 'clustered_heatmap.png')   # 3+ documents
     sig = shuffle_significance(nll, m3['permutation'], cfg.n_permutations, seed)
     atomic_write_json(phase1_dir(w.run_dir, 'A3') / 'shuffle_significance.json', sig)
     dyn = training_dynamics(w.written.state, titles, cfg.n_extreme)

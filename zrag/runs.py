@@ -20,10 +20,13 @@ HEADLINE = ('final_loss', 'a1_top1', 'a1_margin_mean', 'coverage_z', 'router_mrr
 def manifest(run_dir):
     "The run manifest of `run_dir`, or a `ZragError` naming the folder and the fix."
     p = Path(run_dir) / META_DIR / 'run_manifest.json'
-    try: return json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        raise ZragError(f"{run_dir} is not a readable run folder ({p.name}: {type(e).__name__}). "
-                        "`zrag runs` lists the run folders under runs_dir.") from None
+    try: m = json.loads(p.read_text())
+    except (OSError, ValueError) as e: m = e
+    if not (isinstance(m, dict) and all(isinstance(m.get(k), dict) for k in ('params', 'stages'))):
+        why = type(m).__name__ if isinstance(m, Exception) else 'no params and stages'
+        raise ZragError(f"{run_dir} is not a readable run folder ({p.name}: {why}). "
+                        "`zrag runs` lists the run folders under runs_dir.")
+    return m
 
 def run_folders(runs_dir):
     "The run folders directly under `runs_dir`, by name."
@@ -43,13 +46,19 @@ def run_summary(run_dir):
 # %% ../nbs/14b_runs.ipynb #ru2code
 def _fmt(v): return f'{v:.3g}' if isinstance(v, float) else str(v)
 
+def _summary_or_damage(p):
+    try: return run_summary(p)
+    except ZragError as e: return {'name': p.name, 'status': 'unreadable', 'stages': [], 'params': {},
+                                   'headline': {}, 'error': str(e)}
+
 def runs_table(runs_dir):
     "One line per run folder under `runs_dir`: name, status, stages, key parameters, headline numbers."
-    rows = [run_summary(p) for p in run_folders(runs_dir)]
+    rows = [_summary_or_damage(p) for p in run_folders(runs_dir)]
     if not rows: return f"no runs under {runs_dir}: make one with `zrag run -f params/demo.yaml`."
     w = max(len(r['name']) for r in rows)
     return '\n'.join(f"{r['name']:<{w}}  {r['status']:<11} {','.join(r['stages']) or '-':<36} "
-                     + ' '.join(f'{k}={_fmt(v)}' for k, v in {**r['params'], **r['headline']}.items())
+                     + (r['error'] if 'error' in r else
+                        ' '.join(f'{k}={_fmt(v)}' for k, v in {**r['params'], **r['headline']}.items()))
                      for r in rows)
 
 # %% ../nbs/14b_runs.ipynb #ru3code

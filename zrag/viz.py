@@ -67,6 +67,7 @@ def margin_hist(margins, path=None, bins=30):
     ax.axvline(0, color='crimson', lw=1, ls='--', label='margin 0 (wrong z wins below)')
     ax.set_xlabel('margin = min_{j != i} NLL[i, j] - NLL[i, i] (nats)')
     ax.set_ylabel('documents'); ax.legend(fontsize=8)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))          # whole documents
     ax.set_title(f'{len(margins)} documents, {np.mean(np.asarray(margins) > 0):.0%} positive')
     if path: save_fig(fig, path)
     return fig
@@ -110,7 +111,8 @@ def cluster_heatmap(nll, linkage, titles=None, path=None, vmax=3.0):
     size = min(16, 5 + 0.12 * n)
     g = sns.clustermap(rel, row_linkage=linkage, col_linkage=linkage, cmap='magma', vmin=0, vmax=vmax,
                        xticklabels=labels, yticklabels=labels, figsize=(size, size), dendrogram_ratio=0.12,
-                       cbar_pos=(0.01, 0.9, 0.02, 0.08), cbar_kws={'label': f'nats above row min (max {vmax})'})
+                       cbar_pos=(0.02, 0.9, 0.09, 0.015), cbar_kws={'orientation': 'horizontal'})  # the empty corner
+    g.ax_cbar.set_title(f'nats above row min (max {vmax})', fontsize=7); g.ax_cbar.tick_params(labelsize=7)
     g.ax_heatmap.tick_params(labelsize=7)
     g.ax_heatmap.set_xlabel('memory z_j'); g.ax_heatmap.set_ylabel('document D_i')
     g.figure.suptitle(f'NLL(D_i | z_j) - min_j, {n} documents, clustered (average linkage)', y=1.02)
@@ -157,6 +159,8 @@ def routing_bars(records, titles, path=None, top=8, cols=2):
         labels = [titles[j][:34] + ('' if j in order[:top] else f' (rank {order.index(j) + 1})') for j in shown]
         ax.barh(range(len(shown)), s[shown], color=['crimson' if j in r['gold'] else '#88aacc' for j in shown])
         ax.set_yticks(range(len(shown)), labels, fontsize=7); ax.invert_yaxis()
+        for t, j in zip(ax.get_yticklabels(), shown):           # a gold title shows even where its bar is ~0
+            if j in r['gold']: t.set_color('crimson'); t.set_fontweight('bold')
         ax.set_title('\n'.join(textwrap.wrap(r['question'], 75)[:2]), fontsize=8, loc='left')
         ax.set_xlabel('routing score (attention mass)', fontsize=7); ax.tick_params(axis='x', labelsize=7)
     for ax in axes.flat[len(records):]: ax.axis('off')
