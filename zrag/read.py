@@ -93,13 +93,16 @@ class MemoryKV:
 @torch.no_grad()
 def memory_kv(model, prefixes, batch_size=64, dtype=None):
     "Keys and values of each document's soft tokens `prefixes` [N, m, H], each document alone at positions 0..m-1."
-    ks, vs = [], []
+    K = V = None
     for s in range(0, len(prefixes), batch_size):
         pkv = model(inputs_embeds=prefixes[s:s + batch_size], use_cache=True, logits_to_keep=1).past_key_values
-        ks.append(torch.stack([l.keys for l in pkv.layers]))                  # [L, b, kv, m, d]
-        vs.append(torch.stack([l.values for l in pkv.layers]))
-    kv = MemoryKV(torch.cat(ks, 1), torch.cat(vs, 1))
-    return kv.to(dtype) if dtype is not None else kv
+        k = torch.stack([l.keys for l in pkv.layers])                            # [L, b, kv, m, d]
+        v = torch.stack([l.values for l in pkv.layers])
+        if K is None:            # filled in place: the build peaks at the cache plus one batch, not twice the cache
+            shape = (k.shape[0], len(prefixes), *k.shape[2:])                  # [L, N, kv, m, d]
+            K, V = k.new_empty(shape, dtype=dtype or k.dtype), v.new_empty(shape, dtype=dtype or v.dtype)
+        K[:, s:s + k.shape[1]], V[:, s:s + k.shape[1]] = k, v
+    return MemoryKV(K, V)
 
 # %% ../nbs/11_read.ipynb #c973a5ae
 class PrefilledLayer(DynamicLayer):
