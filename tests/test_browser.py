@@ -60,7 +60,7 @@ def browser(tmp_path):
 def _text(el): return re.sub(r'\s+', ' ', el.get_attribute('textContent') or '')
 
 
-def _wait(cond, timeout, what, driver=None):
+def _wait(cond, timeout, what, shot=None):
     t0 = time.time()
     while time.time() - t0 < timeout:
         try:
@@ -68,7 +68,7 @@ def _wait(cond, timeout, what, driver=None):
             if v: return v
         except Exception: pass                            # an element re-rendered between look-up and read
         time.sleep(0.5)
-    if driver is not None: driver.save_screenshot(str(Path(os.environ.get('TMPDIR', '/tmp')) / 'explorer_fail.png'))
+    if shot is not None: shot()                               # the page as it was, beside the test's other files
     raise AssertionError(f'timed out after {timeout} s waiting for {what}')
 
 
@@ -80,15 +80,16 @@ def test_explorer_in_jupyterlab(lab, browser, pipeline, tmp_path):
     from zrag.stages import stage_dir
     url, root = lab
     browser.get(url)
+    fail_shot = lambda: browser.save_screenshot(str(tmp_path / 'explorer_fail.png'))
     css = lambda s: browser.find_elements(By.CSS_SELECTOR, s)
-    _wait(lambda: css('.jp-Notebook .jp-Cell') and css('.lm-MenuBar-item'), 120, 'the notebook to open', browser)
+    _wait(lambda: css('.jp-Notebook .jp-Cell') and css('.lm-MenuBar-item'), 120, 'the notebook to open', fail_shot)
     for item in css('.lm-MenuBar-item'):
         if _text(item).strip() == 'Run': item.click(); break
     run_all = lambda: [i for i in css('.lm-Menu-itemLabel') if _text(i).strip() == 'Run All Cells']
-    _wait(run_all, 20, 'the Run menu', browser)[0].click()
+    _wait(run_all, 20, 'the Run menu', fail_shot)[0].click()
     # the two views: the document's (first) and the question's (second), each a VBox over an Output
-    views = _wait(lambda: len(css('.widget-vbox')) >= 2 and css('.widget-vbox'), 300, 'the widgets', browser)
-    _wait(lambda: css('.widget-vbox')[0].find_elements(By.TAG_NAME, 'img'), 120, "document 0's chart", browser)
+    views = _wait(lambda: len(css('.widget-vbox')) >= 2 and css('.widget-vbox'), 300, 'the widgets', fail_shot)
+    _wait(lambda: css('.widget-vbox')[0].find_elements(By.TAG_NAME, 'img'), 120, "document 0's chart", fail_shot)
     first_chart = css('.widget-vbox')[0].find_elements(By.TAG_NAME, 'img')[0].get_attribute('src')
     w = open_written_run(run_dir=pipeline)
     docs, k = w.corpus.documents, 2
@@ -96,7 +97,7 @@ def test_explorer_in_jupyterlab(lab, browser, pipeline, tmp_path):
     view = lambda: css('.widget-vbox')[0]
     charts = lambda v: [i.get_attribute('src') for i in v.find_elements(By.TAG_NAME, 'img')]
     _wait(lambda: f'generation from z_{k}' in _text(view()) and charts(view()) not in ([], [first_chart]), 120,
-          f'document {k} and its chart', browser)
+          f'document {k} and its chart', fail_shot)
     gen = generate_from_z(w.backbone, w.written.memory, [k], max_new_tokens=160, do_sample=False, seed=0)[0]
     page = _text(view())
     for want in (docs[k].title, docs[k].text, gen):
@@ -110,7 +111,7 @@ def test_explorer_in_jupyterlab(lab, browser, pipeline, tmp_path):
     qsel = Select(css('.widget-vbox')[1].find_element(By.TAG_NAME, 'select'))
     qsel.select_by_index(1)
     _wait(lambda: recs[1]['question'] in _text(css('.widget-vbox')[1]) and charts(css('.widget-vbox')[1]), 60,
-          'question 1 and its chart', browser)
+          'question 1 and its chart', fail_shot)
     qview = css('.widget-vbox')[1]
     assert re.sub(r'\s+', ' ', recs[1]['generated']).strip() in _text(qview)
     assert len(qview.find_elements(By.TAG_NAME, 'img')) == 1

@@ -349,7 +349,7 @@ def analyze_stage(params, progress=True):
     if not world().main: return None                # the other processes only share A1's rows
     m2 = a2_zonly(w, cfg, seed, progress); t2 = time.time()
     m3 = a3_shuffle(w.run_dir, nll, cfg, seed)
-    dg = diagnose(w, nll, m3, cfg, seed)
+    dg = diagnose(w, seqs, nll, m3, cfg, seed)
     sub = ablation_subset(len(w.corpus.documents), cfg)
     (b1, s1), (b2, s2) = b1_alpha(w, seqs, nll, sub, cfg), b2_projection(w, seqs, nll, sub, cfg, seed)
     values = phase1_summary(w, m1, m2, m3, b1, b2, sub, {'A1': t1 - t0, 'A2': t2 - t1, 'B1': s1, 'B2': s2,

@@ -25,9 +25,8 @@ def _words(text):
         else: out.append((m.group(), start)); start = False
     return out
 
-def doc_features(texts, tokenizer):
-    "One dict per text: its length in tokens, entity density and numeric share (see above)."
-    lengths = [len(x) for x in tokenizer(list(texts), add_special_tokens=False)['input_ids']]
+def doc_features(texts, lengths):
+    "One dict per text: its `lengths` (tokens as the memory holds them), entity density and numeric share."
     rows = []
     for t, n in zip(texts, lengths):
         ws = _words(t) or [('', True)]
@@ -111,11 +110,11 @@ def _difficulty_files(d, diff):
     rho = {(c['target'], c['feature']): c for c in diff['correlations']}
     scatter_grid(df, list(FEATURES), ['own_nll', 'margin'], rho, d / 'artifacts' / 'difficulty_scatter.png')
 
-def diagnose(w, nll, m3, cfg, seed):
-    "The diagnostics of the written run `w` from its A1 matrix `nll` and A3 result `m3`; returns the headline values."
+def diagnose(w, seqs, nll, m3, cfg, seed):
+    "The diagnostics of the written run `w` (documents encoded as `seqs`) from its A1 `nll` and A3 `m3`; headlines."
     from zrag.viz import cluster_heatmap, dynamics_curves
     t0, titles, docs = time.time(), [x.title for x in w.corpus.documents], w.corpus.documents
-    diff = difficulty(nll, doc_features([x.text for x in docs], w.backbone.tokenizer), titles, cfg.n_extreme,
+    diff = difficulty(nll, doc_features([x.text for x in docs], [len(s) for s in seqs]), titles, cfg.n_extreme,
                       cfg.corr_bootstrap, seed)
     _difficulty_files(phase1_dir(w.run_dir, 'difficulty'), diff)
     d, (Z, leaves) = phase1_dir(w.run_dir, 'clusters'), cluster_linkage(nll) if len(nll) > 2 else (None, [])

@@ -55,8 +55,8 @@ def runs_table(runs_dir):
     "One line per run folder under `runs_dir`: name, status, stages, key parameters, headline numbers."
     rows = [_summary_or_damage(p) for p in run_folders(runs_dir)]
     if not rows: return f"no runs under {runs_dir}: make one with `zrag run -f params/demo.yaml`."
-    w = max(len(r['name']) for r in rows)
-    return '\n'.join(f"{r['name']:<{w}}  {r['status']:<11} {','.join(r['stages']) or '-':<36} "
+    w, ws = max(len(r['name']) for r in rows), max(len(','.join(r['stages']) or '-') for r in rows)
+    return '\n'.join(f"{r['name']:<{w}}  {r['status']:<11} {','.join(r['stages']) or '-':<{ws}} "
                      + (r['error'] if 'error' in r else
                         ' '.join(f'{k}={_fmt(v)}' for k, v in {**r['params'], **r['headline']}.items()))
                      for r in rows)
@@ -126,7 +126,8 @@ def compare_runs(a, b, out=None):
     "Render the comparison page of run folders `a` and `b` (to `out`, default beside them); returns its path."
     a, b = Path(a), Path(b)
     A, B = manifest(a), manifest(b)
-    shared = [s for s in run_summary(a)['stages'] if s in run_summary(b)['stages']]
+    done_b = run_summary(b)['stages']
+    shared = [s for s in run_summary(a)['stages'] if s in done_b]
     rows = metric_rows(run_metrics(a, shared), run_metrics(b, shared))
     head = _table(['', 'A', 'B'], [[k, html.escape(str(A.get(k))), html.escape(str(B.get(k)))]
                                    for k in ('run_name', 'command', 'git_commit', 'status', 'ended')])
