@@ -78,5 +78,6 @@ def test_bench_read_scale_runs(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
-    assert set(out['sizes']['40']) == {'full', 'two_stage'} and out['sizes']['40']['two_stage']['tokens'] == 3
+    two = out['sizes']['40']['two_stage']
+    assert set(out['sizes']['40']) == {'full', 'two_stage'} and two['tokens'] == 3 and two['evidence_warm_s'] > 0
     assert json.loads((tmp_path / 's.json').read_text()) == out

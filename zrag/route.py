@@ -122,7 +122,7 @@ def text_features(backbone, texts, layers, max_tokens=64, batch_size=32):
     for s in range(0, len(ids), batch_size):
         x, mask = pad_batch(ids[s:s + batch_size], tok.pad_token_id or 0)      # [B, T]
         hs = backbone.model(input_ids=x.to(backbone.device), attention_mask=mask.to(backbone.device).long(),
-                            output_hidden_states=True).hidden_states        # (L+1) x [B, T, H]
+                            output_hidden_states=True, logits_to_keep=1).hidden_states   # (L+1) x [B, T, H]
         w = mask.to(backbone.device)[..., None]                                # [B, T, 1]
         out.append(torch.stack([(hs[l].float() * w).sum(1) / w.sum(1) for l in layers], 1).cpu())   # [B, nl, H]
     return torch.cat(out)
@@ -132,7 +132,9 @@ def memory_features(model, prefixes, layers, batch_size=64):
     "Mean hidden state of each document's memory tokens `prefixes` [N, m, H] at `layers`: [N, len(layers), H]."
     out = []
     for s in range(0, len(prefixes), batch_size):
-        hs = model(inputs_embeds=prefixes[s:s + batch_size], output_hidden_states=True).hidden_states
+        # hidden states only: the vocabulary logits are kept for one position, not all
+        hs = model(inputs_embeds=prefixes[s:s + batch_size], output_hidden_states=True,
+                   logits_to_keep=1).hidden_states
         out.append(torch.stack([hs[l].float().mean(1) for l in layers], 1).cpu())   # [b, nl, H]
     return torch.cat(out)
 
