@@ -114,8 +114,8 @@ def run_child(mode, n, a):
 def table(res, a):
     print(f"\ntwo-stage read: top {a.top_k} documents, cache {a.cache_mb:g} MB (emptied before each TTFT), "
           f"{a.new_tokens}-token evidence, torch threads {torch.get_num_threads()}")
-    print(f'\n| N | mode | TTFT s | {a.new_tokens}-token evidence s: cold, warm | peak RSS MB | bytes / doc | TTFT ratio | '
-          'evidence ratio: cold, warm |')
+    print(f'\n| N | mode | TTFT s | {a.new_tokens}-token evidence s: cold, warm | peak RSS MB | bytes / doc | '
+          'TTFT ratio | evidence ratio: cold, warm |')
     print('|---|---|---|---|---|---|---|---|')
     for n, r in res.items():
         for mode in ('full', 'two_stage'):
