@@ -11,7 +11,7 @@ __all__ = ['READ_MODES', 'EVAL_ONLY', 'ReadConfig', 'MemoryKV', 'memory_kv', 'Pr
            'read_evaluate', 'read_curve', 'read_metrics', 'read_identity', 'run_router', 'route_bias', 'read_stage']
 
 # %% ../nbs/11_read.ipynb #1b944f04
-import contextlib, copy, time
+import contextlib, copy, math, time
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch
 from transformers import AttentionInterface, DynamicCache
@@ -106,12 +106,14 @@ def memory_kv(model, prefixes, batch_size=64, dtype=None):
 
 # %% ../nbs/11_read.ipynb #c973a5ae
 class PrefilledLayer(DynamicLayer):
-    "One layer's cache: fixed memory keys/values plus room for `room` more positions, rewindable."
+    ("One layer's cache: fixed memory keys/values [B, kv, P, d] (or [B, kv, n, m, d], P = n*m) plus room for `room` "
+     "more positions, rewindable.")
     def __init__(self, keys, values, room):
         super().__init__()
-        B, H, P, D = keys.shape
-        self.kbuf = keys.new_empty(B, H, P + room, D); self.kbuf[:, :, :P] = keys       # [B, kv, P+room, d]
-        self.vbuf = values.new_empty(B, H, P + room, D); self.vbuf[:, :, :P] = values
+        B, H, D, P = *keys.shape[:2], keys.shape[-1], math.prod(keys.shape[2:-1])
+        # [B, kv, P+room, d], the memory copied straight in (its first P positions viewed as `keys`' shape)
+        self.kbuf = keys.new_empty(B, H, P + room, D); self.kbuf[:, :, :P].view(keys.shape).copy_(keys)
+        self.vbuf = values.new_empty(B, H, P + room, D); self.vbuf[:, :, :P].view(values.shape).copy_(values)
         self.P, self.n, self.is_initialized = P, P, True
         self.dtype, self.device = keys.dtype, keys.device
         self._views()
@@ -130,11 +132,10 @@ class PrefilledLayer(DynamicLayer):
 def compose(kv, room=256, batch=1):
     "A cache holding `kv`'s documents side by side (`batch` copies), with room for `room` query tokens."
     L, n, H, m, D = kv.keys.shape
-    # [L, B, kv, n*m, d]
-    flat = lambda t: t.permute(0, 2, 1, 3, 4).reshape(L, H, n * m, D)[:, None].expand(L, batch, H, n * m, D)
-    K, V = flat(kv.keys), flat(kv.values)
+    # layer l's [n, kv, m, d] viewed as [B, kv, n, m, d]: each layer's buffer is the only copy (no full-size temporary)
+    view = lambda t, l: t[l].permute(1, 0, 2, 3)[None].expand(batch, H, n, m, D)
     cache = DynamicCache()
-    cache.layers = [PrefilledLayer(K[l], V[l], room) for l in range(L)]
+    cache.layers = [PrefilledLayer(view(kv.keys, l), view(kv.values, l), room) for l in range(L)]
     cache.layer_class_to_replicate = None
     cache.m = m
     return cache
