@@ -5,7 +5,9 @@ import pytest, torch
 from zrag.core import read_jsonl
 from zrag.backbone import tiny_backbone
 from zrag.data import load_corpus, CorpusConfig
-from zrag.route import RouteConfig, training_set, fit_router, layer_ids, pseudo_queries, memory_features
+from zrag.core import ZragError
+from zrag.route import (RouteConfig, Router, training_set, fit_router, layer_ids, pseudo_queries, memory_features,
+                        save_router, load_router)
 from conftest import pipeline_args
 
 CFG = RouteConfig(route_epochs=3, route_layers=[0.5, 1.0], route_dim=8)
@@ -58,6 +60,17 @@ def test_layer_ids_reach_every_depth():
     assert layer_ids(30, [0.25, 0.5, 0.75, 1.0]) == [8, 15, 22, 30] and layer_ids(36, [1.0]) == [36]
 
 
+def test_tied_router_round_trip(tmp_path):
+    "A tied router (the default key map) saves and loads as one map; an unknown key map is refused by name."
+    r = Router(8, 8, 4, tied=True).standardise(torch.randn(5, 8), torch.randn(3, 8) + 1)
+    save_router(tmp_path / 'r.pt', r, 1, {'route': dataclasses.asdict(RouteConfig()), 'seed': 0})
+    r2 = load_router(tmp_path / 'r.pt')
+    q, k = torch.randn(2, 8), torch.randn(3, 8)
+    assert r2.tied and r2.k is r2.q and torch.equal(r(q, k), r2(q, k))
+    with pytest.raises(ZragError, match='route_key_map'): RouteConfig(route_key_map='shared')
+    with pytest.raises(ZragError, match='route_key_map separate'): Router(8, 6, tied=True)
+
+
 @pytest.mark.integration
 def test_route_outputs(pipeline):
     "The smoke pipeline's route stage: one table of every ranking on every question, the report, the read biased."
@@ -70,6 +83,9 @@ def test_route_outputs(pipeline):
     assert all(0 <= r['mrr']['lo'] <= r['mrr']['mean'] <= r['mrr']['hi'] <= 1 for r in rows.values())
     assert m['tables']['test']['n'] == len(corpus['splits']['test'])
     assert (out / 'routing_report.html').is_file() and (out / 'router.pt').is_file()
+    u = m['fit']['unseen_documents']                       # each document ranked by a router that never saw it
+    assert m['key_map'] == 'tied' and u['mrr']['n'] == len(corpus['documents']) and 0 < u['chance_mrr'] < 1
+    assert 'Documents unseen by the router' in (out / 'routing_report.html').read_text()
     assert len(read_jsonl(out / 'per_question.jsonl')) == m['n_questions']
     state = torch.load(pipeline / '05_read' / 'state.pt', weights_only=False)
     assert 'router' in state['identity'] and state['identity']['read']['read_route_bias'] == 1.0

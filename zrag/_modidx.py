@@ -418,6 +418,7 @@ d = {
             'zrag.route.text_features': ('route.html#text_features', 'zrag/route.py'),
             'zrag.route.train_router': ('route.html#train_router', 'zrag/route.py'),
             'zrag.route.training_set': ('route.html#training_set', 'zrag/route.py'),
+            'zrag.route.unseen_document_mrr': ('route.html#unseen_document_mrr', 'zrag/route.py'),
         },
         'zrag.runs': {
             'zrag.runs._cell': ('runs.html#_cell', 'zrag/runs.py'),

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['QUERY_KINDS', 'KEY_MAPS', 'QUESTION_SHOT', 'RouteConfig', 'pseudo_queries', 'generated_queries',
            'layer_ids', 'text_features', 'memory_features', 'Router', 'routing_loss', 'gold_mask', 'train_router',
-           'holdout_split', 'select_layer', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row',
-           'routing_table', 'route_identity', 'save_router', 'load_router', 'question_scores', 'training_set',
-           'fit_router', 'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables',
-           'evaluate_routing', 'route_records', 'route_stage']
+           'holdout_split', 'select_layer', 'unseen_document_mrr', 'attention_mass', 'head_mrr', 'attention_rows',
+           'ranking_row', 'chance_row', 'routing_table', 'route_identity', 'save_router', 'load_router',
+           'question_scores', 'training_set', 'fit_router', 'attention_evaluation', 'retriever_rankings',
+           'routing_targets', 'routing_tables', 'evaluate_routing', 'route_records', 'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import re, time
@@ -213,6 +213,21 @@ def select_layer(qf, golds, kf, train, held, cfg, seed=0):
         mrr.append(float(np.mean(retrieval_per_question(ranked, [golds[i] for i in held], (1,))['mrr'])))
     return int(np.argmax(mrr)), mrr
 
+# %% ../nbs/11b_route.ipynb #rt24c
+def unseen_document_mrr(qf, doc_of, kf, cfg, seed=0, folds=4, fit=None):
+    ("Each document's mean reciprocal rank [N] for its own pseudo-queries `qf` [P, H] (`doc_of` [P] their documents), "
+     "ranked among all N keys `kf` [N, H] by a router that `fit(qf, golds, kf)` trained on the other folds only.")
+    fit = fit or (lambda q, g, k: train_router(q, g, k, cfg, seed)[0])
+    doc_of, rr = np.asarray(doc_of), np.full(len(kf), np.nan)
+    for f in np.array_split(np.random.default_rng([seed, 41]).permutation(len(kf)), min(folds, len(kf))):
+        tr = np.setdiff1d(np.arange(len(kf)), f); pos = {d: i for i, d in enumerate(tr)}
+        train, test = np.isin(doc_of, tr), np.isin(doc_of, f)
+        if not test.any(): continue
+        score = fit(qf[train], [{pos[d]} for d in doc_of[train]], kf[tr])
+        per_q = retrieval_per_question(rank_by(score(qf[test], kf).numpy()), [{int(d)} for d in doc_of[test]], (1,))
+        for d in set(doc_of[test].tolist()): rr[d] = np.mean(np.asarray(per_q['mrr'])[doc_of[test] == d])
+    return rr
+
 # %% ../nbs/11b_route.ipynb #rt26
 @torch.no_grad()
 def attention_mass(backbone, kv, texts, max_tokens=64, batch_size=4):
@@ -335,9 +350,12 @@ def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed):
     router, losses = train_router(qf_all[:, j], golds, kf_all[:, j], cfg, seed)
     noise = torch.randn(kf_all[:, j].shape, generator=torch.Generator().manual_seed(seed))   # [N, H]: no memory
     control = train_router(qf_all[:, j], golds, noise, cfg, seed)[0]
+    unseen = unseen_document_mrr(qf_all[:len(pseudo), j], [p['doc_idx'] for p in pseudo], kf_all[:, j], cfg, seed)
     return router, j, {'control': (control, noise), 'layers': layers, 'heldout_mrr': held_mrr, 'layer': layers[j],
-                       'losses': losses,
-                       'n_train': len(texts), 'n_pseudo': len(pseudo), 'heldout': [pseudo[i] for i in held]}
+                       'losses': losses, 'n_train': len(texts), 'n_pseudo': len(pseudo),
+                       'unseen_documents': {'mrr': bootstrap_ci(unseen[~np.isnan(unseen)], 1000, seed),
+                                            'chance_mrr': float(np.mean(1 / np.arange(1, len(unseen) + 1)))},
+                       'heldout': [pseudo[i] for i in held]}
 
 # %% ../nbs/11b_route.ipynb #rt40
 def attention_evaluation(bb, kv, texts, heldout, cfg, seed):
@@ -436,7 +454,8 @@ def route_stage(params, progress=True):
     tables, diag, scores, rankings = evaluate_routing(w, router, j, kf_all, fit, questions, params, out)
     atomic_write_jsonl(out / 'pseudo_queries.jsonl', pseudo)
     atomic_write_jsonl(out / 'per_question.jsonl', route_records(questions, w.corpus, scores, rankings))
-    m = {'n_docs': len(w.corpus.documents), 'n_questions': len(questions), 'trained_on': 'pseudo-queries' +
+    m = {'n_docs': len(w.corpus.documents), 'n_questions': len(questions), 'key_map': cfg.route_key_map,
+         'trained_on': 'pseudo-queries' +
          (' + train questions' if cfg.route_train_questions else ''), 'train_seconds': train_s,
          'fit': {k: v for k, v in fit.items() if k not in ('heldout', 'control')},
          'diagnostics': diag, 'tables': tables,

@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/diagnostics/key_generalisation.py -f params/demo.yaml [-p runs_dir DIR] \
         [--folds 4] [--save FILE]
 
-The run needs its write stage. The documents are cut into `--folds` seeded folds; for each fold a router is trained
-(the route stage's own `train_router` and settings) on the other documents' pseudo-queries only, and the fold's
-documents' pseudo-queries are ranked among all N documents' keys: the situation of a document written after the
-router, as `add_documents` appends it. Per layer of `route_layers` and per key map:
+The run needs its write stage. As the route stage's `unseen_document_mrr` does at its chosen layer, the documents
+are cut into `--folds` seeded folds; for each fold a router is trained (the route stage's own `train_router` and
+settings) on the other documents' pseudo-queries only, and the fold's documents' pseudo-queries are ranked among all
+N documents' keys: the situation of a document written after the router, as `add_documents` appends it. Here per
+layer of `route_layers` and per key map:
 - `separate` and `tied` (`route_key_map`): the router's two projections, or one for both sides;
 - `cosine`: no training at all, the cosine of the standardised question and memory features (a control);
 - `recitation, tied`: the tied router with the memory side replaced by the text features of what the frozen LLM
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np, torch
 from zrag.core import load_params, atomic_write_json, seed_everything
 from zrag.metrics import bootstrap_ci, paired_diff, rank_by, retrieval_per_question
-from zrag.route import layer_ids, memory_features, pseudo_queries, text_features, train_router
+from zrag.route import layer_ids, memory_features, pseudo_queries, text_features, train_router, unseen_document_mrr
 from zrag.write import open_written_run, generate_from_z
 
 VARIANTS = ('separate', 'tied', 'cosine', 'recitation, tied')
@@ -50,22 +51,6 @@ def scorer(variant, qf, golds, kf, cfg, seed):
     return r
 
 
-def reciprocal_ranks(scores, gold):
-    return retrieval_per_question(rank_by(scores.numpy()), [{int(g)} for g in gold], (1,))['mrr']
-
-
-def heldout(variant, j, qf, pg, kf, folds, cfg, seed):
-    "Per document: the mean reciprocal rank of its pseudo-queries, ranked by a router that never saw it."
-    per_doc = {}
-    for f in folds:
-        tr = np.setdiff1d(np.arange(len(kf)), f); pos = {d: i for i, d in enumerate(tr)}
-        train, test = np.isin(pg, tr), np.isin(pg, f)
-        score = scorer(variant, qf[train, j], [{pos[d]} for d in pg[train]], kf[tr, j], cfg, seed)
-        for d, rr in zip(pg[test], reciprocal_ranks(score(qf[test, j], kf[:, j]), pg[test])):
-            per_doc.setdefault(int(d), []).append(rr)
-    return [float(np.mean(per_doc[d])) for d in sorted(per_doc)]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('-f', '--params', required=True, help='the params file the run was made with')
@@ -80,13 +65,13 @@ def main():
     n = len(w.corpus.documents)
     layers = layer_ids(w.backbone.model.config.num_hidden_layers, cfg.route_layers)
     qf, pg, kf, rf, Qf, Qg = features(w, cfg, layers)
-    folds = np.array_split(np.random.default_rng([seed, 41]).permutation(n), a.folds)
     rows = {}
     for j, layer in enumerate(layers):
         row, per_doc = {}, {}
         for v in VARIANTS:
             keys = rf if v.startswith('recitation') else kf
-            per_doc[v] = heldout(v, j, qf, pg, keys, folds, cfg, seed)
+            fit = lambda q, g, k, v=v: scorer(v, q, g, k, cfg, seed)
+            per_doc[v] = unseen_document_mrr(qf[:, j], pg, keys[:, j], cfg, seed, a.folds, fit).tolist()
             everything = scorer(v, qf[:, j], [{int(d)} for d in pg], keys[:, j], cfg, seed)
             q_rr = retrieval_per_question(rank_by(everything(Qf[:, j], keys[:, j]).numpy()), Qg, (1,))['mrr']
             row[v] = {'heldout_docs_mrr': bootstrap_ci(per_doc[v], 1000, seed),
