@@ -15,7 +15,7 @@ ratios full / two-stage. The two-stage evidence is timed twice: cold (its k memo
 question whose documents were not read recently) and warm (kept in the cache, as the full read's prebuilt cache
 always is).
 
-    .venv/bin/python benchmarks/bench_read_scale.py [--sizes 2000 10000 100000] [--top-k 8] [--save FILE]
+    .venv/bin/python benchmarks/bench_read_scale.py [--sizes 2000 10000 100000] [--top-k 8] [--compile] [--save FILE]
 
 The last line printed is a JSON object with those figures per N; `--save` also writes it to FILE (the comparison
 report plots `05_read/scale_latency.json` of its run when it exists).
@@ -60,7 +60,7 @@ def child_two_stage(bb, n, a):
     rest = nn.functional.normalize(torch.randn(n - real, 128, generator=torch.Generator().manual_seed(1)), dim=-1)
     r.keys = torch.cat([keys, rest])                                                         # [N, 128]
     prompts = [encode_evidence(bb.tokenizer, q)[0] for q in QUESTIONS]
-    two_stage_read(r, 'warm-up', prompts[0], 2)                                              # one-time set-up costs
+    two_stage_read(r, 'warm-up', prompts[0], warm_up_tokens(a))                              # one-time set-up costs
     def read(q, p, tokens, cold):
         if cold: r.cache.clear()                                # the k documents recomputed from z
         return two_stage_read(r, q, p, tokens)
@@ -85,7 +85,7 @@ def child_full(bb, n, a):
     with torch.no_grad(): kv = memory_kv(bb.model, mem.prefix(torch.arange(n)))
     build_s = time.time() - t0
     cache = compose(kv, room=max(map(len, prompts)) + a.new_tokens + 1)
-    read_generate(bb.model, cache, bb.embed, prompts[0], 2)                                  # warm-up
+    read_generate(bb.model, cache, bb.embed, prompts[0], warm_up_tokens(a))                  # warm-up
     ttft = float(np.median([read_generate(bb.model, cache, bb.embed, p, 1)['ttft'] for p in prompts[:3]]))
     full = [read_generate(bb.model, cache, bb.embed, p, a.new_tokens) for p in prompts[:3]]
     z = mem.z[0].numel() * 4
@@ -93,9 +93,15 @@ def child_full(bb, n, a):
             'build_s': build_s, 'bytes_per_doc': z + kv.nbytes // n}
 
 
+def warm_up_tokens(a):
+    "A compiled model meets every shape of a read once before anything is timed."
+    return a.new_tokens if a.compile else 2
+
+
 def child(a):
     from zrag.backbone import load_backbone, BackboneConfig
     bb = load_backbone(BackboneConfig())
+    if a.compile: bb.model.forward = torch.compile(bb.model.forward, dynamic=True)   # both modes, the same reader
     out = (child_two_stage if a.child == 'two_stage' else child_full)(bb, a.n, a)
     out['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
@@ -103,7 +109,8 @@ def child(a):
 
 def run_child(mode, n, a):
     cmd = [sys.executable, __file__, '--child', mode, '--n', str(n), '--top-k', str(a.top_k), '--cache-mb',
-           str(a.cache_mb), '--new-tokens', str(a.new_tokens), '--real-keys', str(a.real_keys)]
+           str(a.cache_mb), '--new-tokens', str(a.new_tokens), '--real-keys', str(a.real_keys)] + \
+        (['--compile'] if a.compile else [])
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode: sys.exit(f"{mode} at N = {n} failed:\n{p.stderr[-3000:]}")
@@ -113,7 +120,8 @@ def run_child(mode, n, a):
 
 def table(res, a):
     print(f"\ntwo-stage read: top {a.top_k} documents, cache {a.cache_mb:g} MB (emptied before each TTFT), "
-          f"{a.new_tokens}-token evidence, torch threads {torch.get_num_threads()}")
+          f"{a.new_tokens}-token evidence, torch threads {torch.get_num_threads()}"
+          f"{', model forward compiled' if a.compile else ''}")
     print(f'\n| N | mode | TTFT s | {a.new_tokens}-token evidence s: cold, warm | peak RSS MB | bytes / doc | '
           'TTFT ratio | evidence ratio: cold, warm |')
     print('|---|---|---|---|---|---|---|---|')
@@ -151,6 +159,9 @@ def main():
     ap.add_argument('--new-tokens', type=int, default=64)
     ap.add_argument('--real-keys', type=int, default=256, help='documents whose routing keys the model computes')
     ap.add_argument('--full-max', type=int, default=10000, help='largest N at which the full read is run')
+    ap.add_argument('--compile', action='store_true',
+                    help="both modes with the model's forward compiled (torch.compile, dynamic shapes; compiling and "
+                         "a first read of every shape happen before anything is timed)")
     ap.add_argument('--save', type=Path, help='also write the JSON figures to this file')
     ap.add_argument('--child', choices=['two_stage', 'full'], help=argparse.SUPPRESS)
     ap.add_argument('--n', type=int, help=argparse.SUPPRESS)
@@ -161,7 +172,7 @@ def main():
         res[str(n)] = {'two_stage': run_child('two_stage', n, a)}
         if n <= a.full_max: res[str(n)]['full'] = run_child('full', n, a)
     table(res, a)
-    out = {'top_k': a.top_k, 'cache_mb': a.cache_mb, 'new_tokens': a.new_tokens, 'sizes': res,
+    out = {'top_k': a.top_k, 'cache_mb': a.cache_mb, 'new_tokens': a.new_tokens, 'compile': a.compile, 'sizes': res,
            'targets': targets(res)}
     if a.save:
         from zrag.core import atomic_write_json

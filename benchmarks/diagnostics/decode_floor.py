@@ -2,8 +2,11 @@
 (zrag's grouped-query attention, and transformers' sdpa), against a plain transformers decoding loop
 (`model(input_ids=..., past_key_values=...)`) with the prompt alone in its cache. Alternated `--reps` times; medians.
 Explains why the two-stage read's 64-token evidence cannot fall much below 64 x this floor, whatever N.
+`--profile` adds the share of a read's decoding steps spent in matrix products (torch.profiler; the weights streamed
+per token) against everything else (eager PyTorch's per-operation cost); `--compile` times the read again with the
+model's forward compiled (`torch.compile`, dynamic shapes; the compile time is printed).
 
-    .venv/bin/python benchmarks/diagnostics/decode_floor.py [--reps 4] [--tokens 64]
+    .venv/bin/python benchmarks/diagnostics/decode_floor.py [--reps 4] [--tokens 64] [--profile] [--compile]
 """
 import argparse, json, time
 import numpy as np, torch
@@ -25,9 +28,32 @@ def plain_loop(bb, prompt, tokens):
     return time.time() - t0
 
 
+def matmul_share(bb, cache, prompt, tokens):
+    "Share of the profiled self CPU time of a read's decoding that matrix products take."
+    from torch.profiler import profile, ProfilerActivity
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        read_generate(bb.model, cache, bb.embed, prompt, tokens)
+    ev = prof.key_averages()
+    return sum(e.self_cpu_time_total for e in ev if e.key in ('aten::mm', 'aten::addmm', 'aten::bmm')) / \
+        sum(e.self_cpu_time_total for e in ev)
+
+
+def compiled(bb, cache, prompt, tokens, reps):
+    "(seconds to compile, median ms per token) of the read with the model's forward compiled."
+    eager = bb.model.forward
+    bb.model.forward = torch.compile(eager, dynamic=True)
+    try:
+        t0 = time.time(); read_generate(bb.model, cache, bb.embed, prompt, 8); compile_s = time.time() - t0
+        runs = [read_generate(bb.model, cache, bb.embed, prompt, tokens) for _ in range(reps)]
+    finally: bb.model.forward = eager
+    return compile_s, float(np.median([(r['seconds'] - r['ttft']) / (len(r['ids']) - 1) for r in runs])) * 1000
+
+
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--reps', type=int, default=4)
     ap.add_argument('--tokens', type=int, default=64)
+    ap.add_argument('--profile', action='store_true', help='the share of matrix products in a decoding step')
+    ap.add_argument('--compile', action='store_true', help='also time the read with torch.compile (minutes)')
     a = ap.parse_args()
     bb = load_backbone(BackboneConfig())
     mem = DocMemory(8, WriteConfig(), bb.hidden_size).eval()
@@ -44,7 +70,15 @@ def main():
     out = {k: float(np.median(v)) * 1000 for k, v in res.items()}
     for k, v in out.items(): print(f"{k:10s} {v:.1f} ms per token (median of {a.reps})")
     print(f"read / plain: {out['read_gqa'] / out['plain']:.2f}x")
-    print(json.dumps({'ms_per_token': out, 'reps': a.reps, 'threads': torch.get_num_threads()}))
+    extra = {}
+    if a.profile:
+        extra['matmul_share'] = matmul_share(bb, cache, prompt, 16)
+        print(f"matrix products: {extra['matmul_share']:.0%} of a decoding step's self CPU time")
+    if a.compile:
+        extra['compile_s'], extra['compiled_ms_per_token'] = compiled(bb, cache, prompt, a.tokens, a.reps)
+        print(f"compiled read: {extra['compiled_ms_per_token']:.1f} ms per token after {extra['compile_s']:.0f} s "
+              "of compiling")
+    print(json.dumps({'ms_per_token': out, 'reps': a.reps, 'threads': torch.get_num_threads(), **extra}))
 
 
 if __name__ == '__main__': main()
