@@ -15,15 +15,16 @@ Reported per key map: the new documents' MRR and Recall@1/8 (each document's que
 over documents), the same documents with the memories the write stage gave them (the route stage's measure), and
 chance. The last line is a JSON object; `--save` writes it too.
 """
-import argparse, json, time
+import json, time
 from pathlib import Path
 import numpy as np, torch
-from zrag.core import load_params, atomic_write_json, seed_everything
+from zrag.core import atomic_write_json
 from zrag.metrics import bootstrap_ci, rank_by, retrieval_per_question
 from zrag.read import write_new_documents
 from zrag.route import KEY_MAPS, load_router, memory_features, pseudo_queries, text_features, train_router
 from zrag.stages import stage_dir
 from zrag.write import encode_docs, open_written_run
+from run_args import run_parser, run_params
 
 
 def per_document(values, docs):
@@ -38,15 +39,12 @@ def ranked_metrics(scores, gold, docs, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('-f', '--params', required=True, help='the params file the run was made with')
-    ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('KEY', 'VALUE'), help='as for zrag')
+    ap = run_parser(__doc__)
     ap.add_argument('--fold', type=int, default=0, help='which of the 4 folds of documents plays the new documents')
     ap.add_argument('--save', type=Path)
     a = ap.parse_args()
-    params = load_params(a.params, a.p)
+    params = run_params(a)
     cfg, seed = params.route, params.run.seed
-    seed_everything(seed)
     t0, w = time.time(), open_written_run(params)
     bb, wcfg, n = w.backbone, w.written.cfg, len(w.corpus.documents)
     layer = load_router(stage_dir(w.run_dir, 'route') / 'router.pt', w.identity()).layer

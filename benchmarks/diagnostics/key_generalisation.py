@@ -16,13 +16,14 @@ Reported: the held-out documents' MRR (each document's queries averaged, a boots
 the paired difference tied - separate, and the MRR of the run's real questions when the router trains on every
 document (as the route stage does). The last line is a JSON object with every figure; `--save` writes it too.
 """
-import argparse, json, time
+import json, time
 from pathlib import Path
 import numpy as np, torch
-from zrag.core import load_params, atomic_write_json, seed_everything
+from zrag.core import atomic_write_json
 from zrag.metrics import bootstrap_ci, paired_diff, rank_by, retrieval_per_question
 from zrag.route import layer_ids, memory_features, pseudo_queries, text_features, train_router, unseen_document_mrr
 from zrag.write import open_written_run, generate_from_z
+from run_args import run_parser, run_params
 
 VARIANTS = ('separate', 'tied', 'cosine', 'recitation, tied')
 
@@ -52,15 +53,12 @@ def scorer(variant, qf, golds, kf, cfg, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('-f', '--params', required=True, help='the params file the run was made with')
-    ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('KEY', 'VALUE'), help='as for zrag')
+    ap = run_parser(__doc__)
     ap.add_argument('--folds', type=int, default=4)
     ap.add_argument('--save', type=Path)
     a = ap.parse_args()
-    params = load_params(a.params, a.p)
+    params = run_params(a)
     cfg, seed = params.route, params.run.seed
-    seed_everything(seed)
     t0, w = time.time(), open_written_run(params)
     n = len(w.corpus.documents)
     layers = layer_ids(w.backbone.model.config.num_hidden_layers, cfg.route_layers)

@@ -20,13 +20,14 @@ corpus plus more distractors):
 The last line is a JSON object with every figure; `--save` also writes it (the comparison report plots
 `05_read/scale_quality.json` of its run when it exists).
 """
-import argparse, json, time
+import json, time
 from pathlib import Path
 import numpy as np, torch
-from zrag.core import load_params, atomic_write_json, seed_everything
+from zrag.core import atomic_write_json
 from zrag.data import read_qa_file
 from zrag.metrics import bootstrap_ci, paired_diff, rank_by, retrieval_metrics
 from zrag.stages import stage_dir
+from run_args import run_parser, run_params
 
 KS = (8, 32, 128)
 
@@ -128,9 +129,7 @@ def main():
     from zrag.route import load_router
     from zrag.scale import two_stage_reader
     from zrag.write import open_written_run
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('-f', '--params', required=True, help='the params file the run was made with')
-    ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('KEY', 'VALUE'), help='as for zrag')
+    ap = run_parser(__doc__)
     ap.add_argument('--paragraphs', required=True, help='a HotpotQA file whose other paragraphs become distractors')
     ap.add_argument('--distractors', type=int, default=256)
     ap.add_argument('--write-steps', type=int, help="Adam steps per distractor (default: the write stage's epochs)")
@@ -140,8 +139,7 @@ def main():
     ap.add_argument('--evidence-max', type=int, default=400, help='largest N with the evidence rows')
     ap.add_argument('--save', type=Path)
     a = ap.parse_args()
-    params = load_params(a.params, a.p)
-    seed_everything(params.run.seed)
+    params = run_params(a)
     w = open_written_run(params)
     n_corpus = len(w.corpus.documents)
     docs = distractors(a.paragraphs, w.corpus, a.distractors, params.run.seed)
