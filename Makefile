@@ -44,13 +44,13 @@ browser:
 	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-# Fails when nbdev_export (+ tools/wrap_generated.py) or nbdev_clean would change a file: the library out of sync with the notebooks, or
+# Fails when nbdev_export or nbdev_clean would change a file: the library out of sync with the notebooks, or
 # notebooks not clean. Run `make sync` (export + clean), check the diff, and commit.
 check-sync: install
 	@PATH=$(BIN):$$PATH bash tools/check_sync.sh
 
 sync: install
-	$(BIN)/nbdev_export && $(BIN)/python tools/wrap_generated.py && $(BIN)/nbdev_clean
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
 
 nbtest: install
 	$(BIN)/nbdev_test --n_workers 2
