@@ -15,7 +15,7 @@ Reported per key map: the new documents' MRR and Recall@1/8 (each document's que
 over documents), the same documents with the memories the write stage gave them (the route stage's measure), and
 chance. The last line is a JSON object; `--save` writes it too.
 """
-import json, time
+import dataclasses, json, time
 from pathlib import Path
 import numpy as np, torch
 from zrag.core import atomic_write_json
@@ -70,7 +70,7 @@ def main():
            'chance_mrr': float(np.mean(1 / np.arange(1, n + 1))), 'key_maps': {}}
     for km in KEY_MAPS:
         router = train_router(qf[train], [{pos[d]} for d in doc_of[train]], kf[old],
-                              type(cfg)(**{**cfg.__dict__, 'route_key_map': km}), seed)[0]
+                              dataclasses.replace(cfg, route_key_map=km), seed)[0]
         out['key_maps'][km] = {'written_anew': ranked_metrics(router(qf[test], pool), gold_new, doc_of[test], seed),
                                'as_written_by_the_write_stage': ranked_metrics(router(qf[test], kf), doc_of[test],
                                                                                doc_of[test], seed)}

@@ -16,7 +16,7 @@ Reported: the held-out documents' MRR (each document's queries averaged, a boots
 the paired difference tied - separate, and the MRR of the run's real questions when the router trains on every
 document (as the route stage does). The last line is a JSON object with every figure; `--save` writes it too.
 """
-import json, time
+import dataclasses, json, time
 from pathlib import Path
 import numpy as np, torch
 from zrag.core import atomic_write_json
@@ -48,7 +48,7 @@ def scorer(variant, qf, golds, kf, cfg, seed):
         unit = torch.nn.functional.normalize
         return lambda q, k: unit(q - q_mu, dim=-1) @ unit(k - k_mu, dim=-1).T
     km = 'separate' if variant == 'separate' else 'tied'
-    r, _ = train_router(qf, golds, kf, type(cfg)(**{**cfg.__dict__, 'route_key_map': km}), seed)
+    r, _ = train_router(qf, golds, kf, dataclasses.replace(cfg, route_key_map=km), seed)
     return r
 
 
