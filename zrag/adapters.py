@@ -17,7 +17,7 @@ from .dist import world, all_sum, sum_gradients, barrier
 # %% ../nbs/07_adapters.ipynb #862f2903
 def add_lora(backbone, cfg, seed=0):
     "Wrap `backbone.model` with a LoRA adapter (peft); returns the PeftModel. Only the adapter trains."
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, get_peft_model  # local: peft is heavy to import, loaded only when this runs
     names = {n.split('.')[-1] for n, _ in backbone.model.named_modules()}
     missing = [t for t in cfg.lora_targets if t not in names]
     if missing:
@@ -25,7 +25,7 @@ def add_lora(backbone, cfg, seed=0):
         raise ZragError(f"lora_targets {missing} are not modules of {backbone.name}. Its linear layers: "
                         f"{', '.join(lin)}. Set lora_targets to some of them.")
     if backbone.quantization != 'none':       # QLoRA: peft prepares the 4-bit base (frozen, non-4-bit weights in fp32)
-        from peft import prepare_model_for_kbit_training
+        from peft import prepare_model_for_kbit_training  # local: peft is heavy to import, loaded only when this runs
         prepare_model_for_kbit_training(backbone.model, use_gradient_checkpointing=False)
     torch.manual_seed(seed)                                   # the adapter's initial weights
     lc = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, bias='none',
@@ -34,24 +34,26 @@ def add_lora(backbone, cfg, seed=0):
 
 def lora_state(peft_model):
     "The adapter's weights only (a small dict of tensors)."
-    from peft import get_peft_model_state_dict
+    from peft import get_peft_model_state_dict  # local: peft is heavy to import, loaded only when this runs
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(peft_model).items()}
 
 # %% ../nbs/07_adapters.ipynb #5a953343
 def save_adapter(peft_model, path, meta):
     "Save the adapter into folder `path` atomically, with `meta` as zrag_meta.json."
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
+    path = Path(path)
+    tmp = path.with_name(path.name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
     peft_model.save_pretrained(str(tmp))
     (tmp / 'zrag_meta.json').write_text(json.dumps(meta, indent=1))
     old = path.with_name(path.name + '.old')
     if path.exists(): path.rename(old)
-    tmp.rename(path); shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
 
 def load_adapter(peft_model, path):
     "Load the adapter weights saved in folder `path` into `peft_model`, in eval mode."
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
+    from peft import set_peft_model_state_dict  # local: peft is heavy to import, loaded only when this runs
+    from safetensors.torch import load_file  # local: safetensors is heavy to import, loaded only when this runs
     set_peft_model_state_dict(peft_model, load_file(str(Path(path) / 'adapter_model.safetensors')))
     peft_model.eval()
 
@@ -79,10 +81,11 @@ def read_training_state(path, identity, what='the adapter'):
 def load_training_state(path, identity, peft_model, opt, what='the adapter', trim_log=True):
     ("Load the state at `path` into `peft_model` and `opt` (None if absent); refuse one of another `identity`. "
      "`trim_log` drops the log's steps past the state (the main process of a multi-process run does it).")
-    from peft import set_peft_model_state_dict
+    from peft import set_peft_model_state_dict  # local: peft is heavy to import, loaded only when this runs
     path, st = Path(path), read_training_state(path, identity, what)
     if st is None: return None
-    set_peft_model_state_dict(peft_model, st['lora']); opt.load_state_dict(st['optimizer'])
+    set_peft_model_state_dict(peft_model, st['lora'])
+    opt.load_state_dict(st['optimizer'])
     log = path.parent / 'train_log.jsonl'                      # drop the steps of an epoch that did not finish
     if trim_log and log.is_file():
         kept = [r for r in read_jsonl(log) if r['epoch'] <= st['epoch']]
@@ -117,9 +120,11 @@ class AdapterTrainer:
 @patch
 def _train_epoch(self: AdapterTrainer, ep, n_items, batch_size, step_loss, bar):
     "One epoch of steps in a seeded order; returns the mean logged loss."
-    rng = np.random.default_rng([self.seed, ep]); order = rng.permutation(n_items).tolist()
+    rng = np.random.default_rng([self.seed, ep])
+    order = rng.permutation(n_items).tolist()
     torch.manual_seed(self.seed * 1000 + ep)                   # LoRA dropout: the same masks whether resumed or not
-    self.pm.train(); losses = []
+    self.pm.train()
+    losses = []
     for step, s in enumerate(range(0, n_items, batch_size)):
         loss, log = step_loss(order[s:s + batch_size], rng, ep, step)      # this process's share of the batch loss
         total = all_sum(loss.item())
@@ -130,10 +135,12 @@ def _train_epoch(self: AdapterTrainer, ep, n_items, batch_size, step_loss, bar):
         if loss.requires_grad: loss.backward()                 # a process with no item of this batch adds nothing
         sum_gradients(self.params)
         gn = torch.nn.utils.clip_grad_norm_(self.params, 1.0)
-        self.opt.step(); losses.append(log['loss'])
+        self.opt.step()
+        losses.append(log['loss'])
         if world().main:
             append_jsonl(self.out / 'train_log.jsonl', {'epoch': ep, 'step': step, **log, 'grad_norm': float(gn)})
-        bar.update(1); bar.set_postfix(loss=f"{total:.3f}")
+        bar.update(1)
+        bar.set_postfix(loss=f"{total:.3f}")
     return float(np.mean(losses))
 
 @patch
@@ -152,7 +159,7 @@ def _end_epoch(self: AdapterTrainer, ep, train_loss, val_loss, seconds):
 def fit(self: AdapterTrainer, n_items, step_loss, val_loss, epochs, batch_size, resume=True, progress=True,
         desc='adapter'):
     "Train until `epochs` epochs are done (resuming after the last finished one); return the history."
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # local: tqdm is heavy to import, loaded only when this runs
     self.restore(resume)
     n_steps = math.ceil(n_items / batch_size)
     bar = tqdm(total=max(epochs, self.epoch) * n_steps, initial=self.epoch * n_steps,

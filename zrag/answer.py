@@ -8,6 +8,7 @@ __all__ = ['SYSTEM_PROMPT', 'USER_PROMPT', 'NO_EVIDENCE', 'AnswerConfig', 'reade
 
 # %% ../nbs/13_answer.ipynb #68eb8ff9
 import json, os, re, time, threading, urllib.request, urllib.error, socket
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -80,18 +81,21 @@ class LocalReader:
     @torch.no_grad()
     def __call__(self, pairs):
         "Answers for [(question, evidence)]."
-        from transformers import GenerationConfig
+        from transformers import GenerationConfig  # local: transformers is heavy to import, loaded only when this runs
         tok = self.bb.tokenizer
         gc = GenerationConfig(max_new_tokens=self.max_new_tokens, do_sample=False, eos_token_id=self.bb.eos_id,
                               pad_token_id=tok.pad_token_id or 0)
         out = []
         for s in range(0, len(pairs), self.batch_size):
-            chunk = pairs[s:s + self.batch_size]; t0 = time.time()
+            chunk = pairs[s:s + self.batch_size]
+            t0 = time.time()
             ids = [tok(self.prompt(q, e), add_special_tokens=False)['input_ids'] for q, e in chunk]
             L = max(map(len, ids))
             x = torch.full((len(ids), L), tok.pad_token_id or 0, dtype=torch.long)   # [B, L], left-padded
             mask = torch.zeros(len(ids), L, dtype=torch.long)
-            for b, r in enumerate(ids): x[b, L - len(r):] = torch.tensor(r); mask[b, L - len(r):] = 1
+            for b, r in enumerate(ids):
+                x[b, L - len(r):] = torch.tensor(r)
+                mask[b, L - len(r):] = 1
             gen = self.bb.model.generate(input_ids=x.to(self.bb.device), attention_mask=mask.to(self.bb.device),
                                          generation_config=gc)[:, L:]
             dt = (time.time() - t0) / len(chunk)
@@ -135,7 +139,8 @@ class EndpointReader:
             except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
                 err = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
             except (KeyError, IndexError, ValueError) as e:
-                err = f"malformed response: {type(e).__name__}: {e}"; break
+                err = f"malformed response: {type(e).__name__}: {e}"
+                break
             if attempt < self.retries: time.sleep(self.backoff * 2 ** attempt)
         return {'reply': None, 'answer': None, 'error': err, 'seconds': time.time() - t0, 'attempts': attempt + 1}
 
@@ -147,7 +152,8 @@ class EndpointReader:
                 out.append({'reply': None, 'answer': None, 'seconds': 0.0, 'attempts': 0,
                             'error': f"not asked: the endpoint failed {run} questions in a row"})
                 continue
-            out.append(self.ask(q, e)); run = run + 1 if out[-1]['error'] else 0
+            out.append(self.ask(q, e))
+            run = run + 1 if out[-1]['error'] else 0
         return out
 
     def check(self):
@@ -161,16 +167,17 @@ class EndpointReader:
 def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_first=0):
     ("Start an OpenAI-compatible chat-completions server for `reader` in a thread; returns the server "
      "(`.url`, `.shutdown()`).")
-    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
     lock, state = threading.Lock(), {'n': 0}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *a): pass
         def _send(self, code, obj):
             b = json.dumps(obj).encode()
-            self.send_response(code); self.send_header('Content-Type', 'application/json')
+            self.send_response(code)
+            self.send_header('Content-Type', 'application/json')
             self.send_header('Content-Length', str(len(b)))
-            self.end_headers(); self.wfile.write(b)
+            self.end_headers()
+            self.wfile.write(b)
         def do_GET(self):
             models = {'object': 'list', 'data': [{'id': reader.id, 'object': 'model'}]}
             if self.path.rstrip('/') == '/v1/models': self._send(200, models)
@@ -180,7 +187,9 @@ def serve_chat_completions(reader, host='127.0.0.1', port=0, delay=0.0, fail_fir
                 return self._send(404, {'error': {'message': f'no route {self.path}'}})
             try: body = json.loads(self.rfile.read(int(self.headers.get('Content-Length', 0))))
             except ValueError: return self._send(400, {'error': {'message': 'body is not JSON'}})
-            with lock: state['n'] += 1; n = state['n']
+            with lock:
+                state['n'] += 1
+                n = state['n']
             if n <= fail_first: return self._send(503, {'error': {'message': 'temporarily unavailable'}})
             time.sleep(delay)
             msgs = body.get('messages') or []

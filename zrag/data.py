@@ -7,7 +7,7 @@ __all__ = ['doc_id_for', 'Document', 'Question', 'read_qa_file', 'demo_corpus_pa
            'build_corpus', 'load_corpus', 'save_corpus', 'read_saved_corpus', 'corpus_manifest', 'manifest_diff']
 
 # %% ../nbs/02_data.ipynb #048401c8
-import json, random, bisect, re
+import importlib.resources, json, random, bisect, re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .core import ZragError, check, param_group, sha256_text, atomic_write_json, read_text_file
@@ -107,7 +107,9 @@ def _official(path, text, docs, questions):
         for c in _need(r, 'context', w, L, (list,)):
             if not (isinstance(c, list) and len(c) == 2):
                 raise ZragError(f"{w}: each 'context' entry must be [title, [sentences]], got {str(c)[:60]}. {_FIX}")
-            d = _document(c[0], c[1], w); docs.setdefault(d.doc_id, d); by_title[c[0]] = d
+            d = _document(c[0], c[1], w)
+            docs.setdefault(d.doc_id, d)
+            by_title[c[0]] = d
         sup = []
         for fact in _need(r, 'supporting_facts', w, L, (list,)):
             if _fact(fact, w)[0] not in by_title:
@@ -142,7 +144,8 @@ def _jsonl(path, text, docs, questions):
         for c in _need(r, 'contexts', w, L, (list,)):
             title, para = _need(c, 'title', w, L, (str,)), _need(c, 'paragraph_text', w, L, (str,))
             d = _document(title, para.split('  '), w)   # sentences are joined by two spaces in this layout
-            docs.setdefault(d.doc_id, d); ids.append(d.doc_id)
+            docs.setdefault(d.doc_id, d)
+            ids.append(d.doc_id)
             if _optional(c, 'is_supporting', False, w, L, (bool,)): gold.append(d.doc_id)
         qid, text = str(_need(r, 'question_id', w, L, (str, int))), _need(r, 'question_text', w, L, (str,))
         questions.append(Question(qid, text, _spans(r, w, L), _optional(r, 'type', 'unknown', w, L, (str,)),
@@ -158,7 +161,8 @@ def _zrag(path, data, docs, questions):
         if d.title in by_title:
             raise ZragError(f"{w}: duplicate title {d.title!r}. "
                             "Titles name documents in this layout: make them unique.")
-        docs.setdefault(d.doc_id, d); by_title[d.title] = d
+        docs.setdefault(d.doc_id, d)
+        by_title[d.title] = d
     for k, r in enumerate(_need(data, 'questions', path, L, (list,))):
         w = f"{path}: questions[{k}]"
         sup = []
@@ -199,7 +203,6 @@ def read_qa_file(path):
 # %% ../nbs/02_data.ipynb #ea61265a
 def demo_corpus_path():
     "Path of the bundled demo corpus."
-    import importlib.resources
     return Path(str(importlib.resources.files('zrag') / 'assets' / 'demo_corpus.json'))
 
 # %% ../nbs/02_data.ipynb #83078648
@@ -228,19 +231,23 @@ class Corpus:
     source: str = ''
     def index(self): return {d.doc_id: i for i, d in enumerate(self.documents)}
     def split_questions(self, split):
-        ids = set(self.splits[split]); return [q for q in self.questions if q.qid in ids]
+        ids = set(self.splits[split])
+        return [q for q in self.questions if q.qid in ids]
 
 # %% ../nbs/02_data.ipynb #a3ff68d1
 def split_questions(qids, fracs, seed):
     "Shuffle `qids` with `seed` and cut them into train/validation/test by `fracs`."
-    ids = sorted(qids); random.Random(seed).shuffle(ids)
-    n_tr = round(fracs[0] * len(ids)); n_va = round(fracs[1] * len(ids))
+    ids = sorted(qids)
+    random.Random(seed).shuffle(ids)
+    n_tr = round(fracs[0] * len(ids))
+    n_va = round(fracs[1] * len(ids))
     return {'train': ids[:n_tr], 'validation': ids[n_tr:n_tr + n_va], 'test': ids[n_tr + n_va:]}
 
 def build_corpus(docs, questions, n_docs=0, distractors=0, seed=0, split_fracs=(0.6, 0.2, 0.2), source=''):
     "Choose documents (both gold paragraphs of each chosen question together) and split the questions."
     rng = random.Random(seed)
-    order = sorted(questions, key=lambda q: q.qid); rng.shuffle(order)
+    order = sorted(questions, key=lambda q: q.qid)
+    rng.shuffle(order)
     chosen = {} if n_docs else dict(docs)                 # doc_id -> Document, insertion-ordered
     for q in (order if n_docs else []):
         if not q.gold_ids or any(g not in docs for g in q.gold_ids): continue
@@ -306,10 +313,12 @@ def corpus_manifest(corpus, tokenizer=None, n_first=8):
 def manifest_diff(expected, found, limit=5):
     "Human-readable differences between two corpus manifests ('' when the documents are the same)."
     if expected['corpus_hash'] == found['corpus_hash']: return ''
-    a = {r['doc_id']: r for r in expected['documents']}; b = {r['doc_id']: r for r in found['documents']}
+    a = {r['doc_id']: r for r in expected['documents']}
+    b = {r['doc_id']: r for r in found['documents']}
     lines = []
     if len(a) != len(b): lines.append(f"{len(a)} documents expected, {len(b)} found")
-    miss = [a[i]['title'] for i in a if i not in b]; new = [b[i]['title'] for i in b if i not in a]
+    miss = [a[i]['title'] for i in a if i not in b]
+    new = [b[i]['title'] for i in b if i not in a]
     changed = [t for t in miss if t in new]                  # an edited text keeps its title, not its id
     miss, new = [t for t in miss if t not in changed], [t for t in new if t not in changed]
     more = lambda xs: ' ...' if len(xs) > limit else ''

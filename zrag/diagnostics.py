@@ -11,7 +11,8 @@ import re, time
 import numpy as np
 from .core import atomic_write_json
 from .metrics import spearman_ci
-from .analysis import margins, phase1_dir
+from .probes import margins, phase1_dir
+from .viz import scatter_grid, cluster_heatmap, dynamics_curves
 
 # %% ../nbs/09b_diagnostics.ipynb #dg1code
 FEATURES = ('tokens', 'entity_density', 'numeric_share')
@@ -22,7 +23,9 @@ def _words(text):
     out, start = [], True
     for m in re.finditer(r"[\w'’-]+|[.!?]", text):
         if m.group() in '.!?': start = True
-        else: out.append((m.group(), start)); start = False
+        else:
+            out.append((m.group(), start))
+            start = False
     return out
 
 def doc_features(texts, lengths):
@@ -51,6 +54,7 @@ def difficulty(nll, features, titles, k=5, n_boot=1000, seed=0):
 # %% ../nbs/09b_diagnostics.ipynb #dg3code
 def cluster_linkage(nll):
     "Average-linkage clustering (scipy) of the rows' mean-centred NLL profiles: (linkage matrix, leaf order)."
+    # local import: scipy is heavy, loaded only when this runs
     from scipy.cluster.hierarchy import linkage, leaves_list
     rel = nll - nll.mean(1, keepdims=True)                      # [N, N]: each row relative to its mean
     Z = linkage(rel, method='average', metric='euclidean')      # [N-1, 4]
@@ -102,8 +106,7 @@ def training_dynamics(state, titles, k=5):
 # %% ../nbs/09b_diagnostics.ipynb #dg6code
 def _difficulty_files(d, diff):
     "The difficulty table, its correlations and its scatter grid under `d`."
-    import pandas as pd
-    from zrag.viz import scatter_grid
+    import pandas as pd  # local: pandas is heavy to import, loaded only when this runs
     df = pd.DataFrame(diff['table'])
     df.to_csv(d / 'difficulty_table.csv', index=False)
     atomic_write_json(d / 'difficulty.json', {k: v for k, v in diff.items() if k != 'table'})
@@ -112,7 +115,6 @@ def _difficulty_files(d, diff):
 
 def diagnose(w, seqs, nll, m3, cfg, seed):
     "The diagnostics of the written run `w` (documents encoded as `seqs`) from its A1 `nll` and A3 `m3`; headlines."
-    from zrag.viz import cluster_heatmap, dynamics_curves
     t0, titles, docs = time.time(), [x.title for x in w.corpus.documents], w.corpus.documents
     diff = difficulty(nll, doc_features([x.text for x in docs], [len(s) for s in seqs]), titles, cfg.n_extreme,
                       cfg.corr_bootstrap, seed)

@@ -13,11 +13,16 @@ __all__ = ['STOP', 'SPLITS', 'PROMPT', 'EVAL_ONLY', 'METRICS', 'EvidenceConfig',
 import time
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch, torch.nn.functional as F
-from .core import ZragError, check, param_group, atomic_write_json, atomic_write_text, atomic_write_jsonl
+from .core import (ZragError, check, param_group, atomic_write_json, atomic_write_text, atomic_write_jsonl,
+                       seed_everything)
 from .metrics import answer_in, answer_coverage, normalize_answer, source_overlap, ngram_overlap, rouge_l
 from .metrics import bootstrap_ci, paired_diff
 from .adapters import add_lora, AdapterTrainer, read_training_state, loss_share
 from .dist import world, all_sum
+from .write import doc_nll, pad_batch, encode_docs, open_written_run, memory_hash
+from .probes import nll_matrix, confusion_metrics, shuffle_metrics
+from .report import analysis_dir, execute_report
+from .stages import stage_dir
 
 # %% ../nbs/10_evidence.ipynb #26db93d2
 @param_group('evidence')
@@ -153,10 +158,12 @@ def evidence_batch(backbone, prefix, items):
     seqs = [p + t for p, t in items]
     T = max(map(len, seqs))
     ids = torch.full((B, T), backbone.tokenizer.pad_token_id or 0, dtype=torch.long)
-    mask = torch.zeros(B, m + T, dtype=torch.long); mask[:, :m] = 1
+    mask = torch.zeros(B, m + T, dtype=torch.long)
+    mask[:, :m] = 1
     labels = torch.full((B, m + T), -100, dtype=torch.long)
     for b, ((p, t), s) in enumerate(zip(items, seqs)):
-        ids[b, :len(s)] = torch.tensor(s); mask[b, m:m + len(s)] = 1
+        ids[b, :len(s)] = torch.tensor(s)
+        mask[b, m:m + len(s)] = 1
         labels[b, m + len(p) - 1:m + len(s) - 1] = torch.tensor(t)   # position m+j predicts token j+1 of the sequence
     emb = backbone.embed(ids.to(backbone.device))                       # [B, T, H]
     inputs = torch.cat([prefix.to(emb.device, emb.dtype), emb], dim=1)  # [B, m+T, H]
@@ -175,7 +182,7 @@ def evidence_loss(model, inputs, mask, labels):
 @torch.no_grad()
 def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, batch_size=16):
     "Greedy evidence for each prompt (token ids) after its prefix (`prefixes` [B, m, H] or None)."
-    from transformers import GenerationConfig
+    from transformers import GenerationConfig  # local: transformers is heavy to import, loaded only when this runs
     gc = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=backbone.eos_id,
                           pad_token_id=backbone.tokenizer.pad_token_id or 0)
     out = []
@@ -183,22 +190,26 @@ def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, bat
         chunk = prompts[s:s + batch_size]
         pre = prefixes[s:s + batch_size] if prefixes is not None else None
         m = 0 if pre is None else pre.shape[1]
-        L = m + max(map(len, chunk)); H = backbone.hidden_size
+        L = m + max(map(len, chunk))
+        H = backbone.hidden_size
         emb = torch.zeros(len(chunk), L, H, dtype=backbone.dtype, device=backbone.device)   # [b, L, H], left-padded
         mask = torch.zeros(len(chunk), L, dtype=torch.long, device=backbone.device)
         for b, p in enumerate(chunk):
             row = backbone.embed(torch.tensor(p, device=backbone.device)[None])[0]          # [len(p), H]
             if m: row = torch.cat([pre[b].to(row.device, row.dtype), row])                   # [m+len(p), H]
-            emb[b, L - len(row):] = row; mask[b, L - len(row):] = 1
+            emb[b, L - len(row):] = row
+            mask[b, L - len(row):] = 1
         gen = model.generate(inputs_embeds=emb, attention_mask=mask, generation_config=gc)
         out += [backbone.tokenizer.decode(g, skip_special_tokens=True).strip() for g in gen]
     return out
 
 def derangement(n, seed):
     "A seeded permutation of range(n) with no fixed point (Sattolo's cycle); identity for n < 2."
-    perm = list(range(n)); rng = np.random.default_rng(seed)
+    perm = list(range(n))
+    rng = np.random.default_rng(seed)
     for i in range(n - 1, 0, -1):
-        j = int(rng.integers(0, i)); perm[i], perm[j] = perm[j], perm[i]
+        j = int(rng.integers(0, i))
+        perm[i], perm[j] = perm[j], perm[i]
     return perm
 
 # %% ../nbs/10_evidence.ipynb #5a953343
@@ -206,7 +217,6 @@ def rehearsal_loss(backbone, prefixes, docs, cfg, seed, epoch, step):
     ("Mean write-phase NLL of a seeded batch of documents from their own z, adapter on (None without rehearsal); "
      "this process's share of it in a multi-process run.")
     if not docs or cfg.rehearsal_weight == 0: return None
-    from zrag.write import doc_nll, pad_batch
     rng = np.random.default_rng([seed, epoch, step, 1])
     idx = rng.choice(len(docs), size=min(max(1, cfg.ev_batch_size // 2), len(docs)), replace=False).tolist()
     pad = backbone.tokenizer.pad_token_id or 0
@@ -312,8 +322,6 @@ def evaluate_variants(backbone, pm, prefixes, test, documents, cfg, seed=0):
 # %% ../nbs/10_evidence.ipynb #ev8code
 def regression_check(backbone, peft_model, memory, documents, cfg, seed, progress=False):
     "Phase-1 A1 top-1 and A3 shuffle drop on the same documents with the adapter disabled and enabled."
-    from zrag.analysis import nll_matrix, confusion_metrics, shuffle_metrics
-    from zrag.write import encode_docs
     n = cfg.regression_docs or len(documents)
     seqs = encode_docs(backbone.tokenizer, [d.text for d in documents[:n]], cfg.regression_tokens)
     peft_model.eval()
@@ -363,10 +371,6 @@ def write_eyeball_pages(out_dir, records, docs):
 # %% ../nbs/10_evidence.ipynb #ev10code
 def evidence_stage(params, progress=True):
     "Run the evidence phase for the run folder of `params`; return the report's path and headline numbers."
-    from zrag.core import seed_everything
-    from zrag.report import analysis_dir, execute_report
-    from zrag.stages import stage_dir
-    from zrag.write import open_written_run, encode_docs, memory_hash
     cfg, seed = params.evidence, params.run.seed
     w = open_written_run(params)
     out, h_before, tok = stage_dir(w.run_dir, 'evidence'), memory_hash(w.memory), w.backbone.tokenizer

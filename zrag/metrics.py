@@ -50,7 +50,7 @@ def f1_score(pred, answers):
 # %% ../nbs/04_metrics.ipynb #88349b81
 def rouge_l(reference, generated):
     "ROUGE-L (precision, recall, F1) with stemming."
-    from rouge_score import rouge_scorer
+    from rouge_score import rouge_scorer  # local: rouge-score is heavy to import, loaded only when this runs
     s = rouge_scorer.RougeScorer(['rougeL'], use_stemmer=True).score(reference, generated)['rougeL']
     return s.precision, s.recall, s.fmeasure
 
@@ -91,7 +91,7 @@ def _rank_corr(rx, ry):
 
 def spearman_ci(x, y, n_boot=1000, seed=0, level=0.95):
     "{'n', 'rho', 'lo', 'hi', 'p'}: Spearman's rho of paired `x`, `y`, its bootstrap interval and p-value."
-    from scipy.stats import rankdata, spearmanr
+    from scipy.stats import rankdata, spearmanr  # local: scipy is heavy to import, loaded only when this runs
     x, y = np.asarray(x, float), np.asarray(y, float)
     nan = {'n': len(x), 'rho': float('nan'), 'lo': float('nan'), 'hi': float('nan'), 'p': float('nan')}
     if len(x) < 3 or x.std() == 0 or y.std() == 0: return nan
@@ -134,7 +134,8 @@ def chance_per_question(n_docs, gold, ks=(1, 2, 5, 10), seed=0, n_random=200):
 
 def profile_correlation(profiles):
     "Mean Pearson correlation between the rows of `profiles` [Q, N]; None for fewer than 2 rows or a constant row."
-    P = np.asarray(profiles, dtype=float); Q = len(P)
+    P = np.asarray(profiles, dtype=float)
+    Q = len(P)
     if Q < 2 or not (P.std(1) > 0).all(): return None
     C = np.corrcoef(P)                                                   # [Q, Q]
     return float((C.sum() - Q) / (Q * (Q - 1)))

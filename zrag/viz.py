@@ -7,11 +7,12 @@ __all__ = ['heatmap_order', 'save_fig', 'confusion_heatmap', 'margin_hist', 'bar
            'dynamics_curves', 'routing_bars', 'side_by_side_page']
 
 # %% ../nbs/06_viz.ipynb #3896d33e
-import sys
+import sys, textwrap
 import numpy as np
 import matplotlib
 if 'ipykernel' not in sys.modules: matplotlib.use('Agg')   # files only; in a notebook keep its inline figures
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from .core import atomic_path, atomic_write_text
 
 # %% ../nbs/06_viz.ipynb #d38148b7
@@ -32,7 +33,8 @@ def save_fig(fig, path):
 
 def confusion_heatmap(nll, titles=None, order='sorted', path=None, vmax=3.0):
     "Heatmap of row-relative NLL with the diagonal marked; returns the figure (saved to `path` if given)."
-    n = len(nll); idx = heatmap_order(nll, order)
+    n = len(nll)
+    idx = heatmap_order(nll, order)
     rel = (nll - nll.min(1, keepdims=True))[np.ix_(idx, idx)]
     size = min(16, 4 + 0.09 * n)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
@@ -46,13 +48,19 @@ def confusion_heatmap(nll, titles=None, order='sorted', path=None, vmax=3.0):
                    label='best z is wrong')
     if n <= 50 and titles is not None:
         lab = [titles[i][:28] for i in idx]
-        ax.set_xticks(range(n)); ax.set_xticklabels(lab, rotation=90, fontsize=7)
-        ax.set_yticks(range(n)); ax.set_yticklabels(lab, fontsize=7)
+        ax.set_xticks(range(n))
+        ax.set_xticklabels(lab, rotation=90, fontsize=7)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(lab, fontsize=7)
     else:
-        step = max(1, n // 10); ticks = list(range(0, n, step))
-        ax.set_xticks(ticks); ax.set_xticklabels([str(idx[t]) for t in ticks], fontsize=7)
-        ax.set_yticks(ticks); ax.set_yticklabels([str(idx[t]) for t in ticks], fontsize=7)
-    ax.set_xlabel('memory z_j'); ax.set_ylabel('document D_i')
+        step = max(1, n // 10)
+        ticks = list(range(0, n, step))
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(idx[t]) for t in ticks], fontsize=7)
+        ax.set_yticks(ticks)
+        ax.set_yticklabels([str(idx[t]) for t in ticks], fontsize=7)
+    ax.set_xlabel('memory z_j')
+    ax.set_ylabel('document D_i')
     ax.set_title(f'NLL(D_i | z_j) - min_j, {n} documents, order: {order}')
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=f'nats above the row minimum (clipped at {vmax})')
     ax.legend(loc='upper right', fontsize=7, framealpha=0.8)
@@ -66,7 +74,8 @@ def margin_hist(margins, path=None, bins=30):
     ax.hist(margins, bins=bins, color='#4477aa')
     ax.axvline(0, color='crimson', lw=1, ls='--', label='margin 0 (wrong z wins below)')
     ax.set_xlabel('margin = min_{j != i} NLL[i, j] - NLL[i, i] (nats)')
-    ax.set_ylabel('documents'); ax.legend(fontsize=8)
+    ax.set_ylabel('documents')
+    ax.legend(fontsize=8)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))          # whole documents
     ax.set_title(f'{len(margins)} documents, {np.mean(np.asarray(margins) > 0):.0%} positive')
     if path: save_fig(fig, path)
@@ -74,22 +83,28 @@ def margin_hist(margins, path=None, bins=30):
 
 def bar_plot(groups, metric_names, path=None, title='', ylabel=''):
     "Grouped bars: `groups` maps a variant name to {metric: value}."
-    names = list(groups); k = len(metric_names); x = np.arange(len(names))
+    names = list(groups)
+    k = len(metric_names)
+    x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(names) * max(1, k / 2)), 3.6))
     w = 0.8 / k
     for j, m in enumerate(metric_names):
         vals = [groups[n][m] for n in names]
         bars = ax.bar(x + (j - (k - 1) / 2) * w, vals, w, label=m)
         ax.bar_label(bars, fmt='%.2f', fontsize=7)
-    ax.set_xticks(x); ax.set_xticklabels(names); ax.axhline(0, color='k', lw=0.5)
-    ax.set_title(title); ax.set_ylabel(ylabel); ax.legend(fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names)
+    ax.axhline(0, color='k', lw=0.5)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
     if path: save_fig(fig, path)
     return fig
 
 # %% ../nbs/06_viz.ipynb #vdiag1
 def scatter_grid(df, xs, ys, rho, path=None):
     "Scatter with a fitted line for each target `ys` (rows) against each feature `xs` (columns); `rho[(y, x)]`."
-    import seaborn as sns
+    import seaborn as sns  # local: seaborn is heavy to import, loaded only when this runs
     fig, axes = plt.subplots(len(ys), len(xs), figsize=(3.6 * len(xs), 3.0 * len(ys)), squeeze=False,
                              constrained_layout=True)
     for r, y in enumerate(ys):
@@ -105,16 +120,19 @@ def scatter_grid(df, xs, ys, rho, path=None):
 # %% ../nbs/06_viz.ipynb #vdiag2
 def cluster_heatmap(nll, linkage, titles=None, path=None, vmax=3.0):
     "Row-relative NLL, rows and columns ordered by `linkage` (scipy), with dendrograms; returns the figure."
-    import seaborn as sns
-    n = len(nll); rel = np.clip(nll - nll.min(1, keepdims=True), 0, vmax)
+    import seaborn as sns  # local: seaborn is heavy to import, loaded only when this runs
+    n = len(nll)
+    rel = np.clip(nll - nll.min(1, keepdims=True), 0, vmax)
     labels = [t[:28] for t in titles] if titles is not None and n <= 50 else False
     size = min(16, 5 + 0.12 * n)
     g = sns.clustermap(rel, row_linkage=linkage, col_linkage=linkage, cmap='magma', vmin=0, vmax=vmax,
                        xticklabels=labels, yticklabels=labels, figsize=(size, size), dendrogram_ratio=0.12,
                        cbar_pos=(0.02, 0.9, 0.09, 0.015), cbar_kws={'orientation': 'horizontal'})  # the empty corner
-    g.ax_cbar.set_title(f'nats above row min (max {vmax})', fontsize=7); g.ax_cbar.tick_params(labelsize=7)
+    g.ax_cbar.set_title(f'nats above row min (max {vmax})', fontsize=7)
+    g.ax_cbar.tick_params(labelsize=7)
     g.ax_heatmap.tick_params(labelsize=7)
-    g.ax_heatmap.set_xlabel('memory z_j'); g.ax_heatmap.set_ylabel('document D_i')
+    g.ax_heatmap.set_xlabel('memory z_j')
+    g.ax_heatmap.set_ylabel('document D_i')
     g.figure.suptitle(f'NLL(D_i | z_j) - min_j, {n} documents, clustered (average linkage)', y=1.02)
     if path: save_fig(g.figure, path)
     return g.figure
@@ -128,10 +146,12 @@ def dynamics_curves(curves, path=None):
     if has('doc_loss_p10'):
         ax[0].fill_between(ep, curves['doc_loss_p10'], curves['doc_loss_p90'], color='#4477aa', alpha=0.25,
                            label='10-90% of documents')
-    ax[0].set(xlabel='epoch', ylabel='loss (nats per token)', title='write loss'); ax[0].legend(fontsize=8)
+    ax[0].set(xlabel='epoch', ylabel='loss (nats per token)', title='write loss')
+    ax[0].legend(fontsize=8)
     ax[1].plot(ep, curves['alpha'], color='#228833', label='alpha')
     ax[1].axhline(0.5, color='grey', ls='--', lw=0.8, label='floor 0.5 (used as max(alpha, 0.5))')
-    ax[1].set(xlabel='epoch', title='scale gate alpha'); ax[1].legend(fontsize=8)
+    ax[1].set(xlabel='epoch', title='scale gate alpha')
+    ax[1].legend(fontsize=8)
     for k, c in (('z_mean', '#aa3377'), ('z_std', '#ee6677')):
         if has(k): ax[2].plot(ep, curves[k], color=c, label=k.replace('_', ' '))
     ax[2].set(xlabel='epoch', title='memory z statistics')
@@ -146,8 +166,6 @@ def _score(rec, j): return rec['routing'].get(str(j), rec['routing'].get(j, 0.0)
 
 def routing_bars(records, titles, path=None, top=8, cols=2):
     "Per record (question): the `top` memories by routing score, by title, gold in red, a lower gold with its rank."
-    import textwrap
-    from matplotlib.figure import Figure
     rows = -(-len(records) // cols)
     # not pyplot's: a figure made in a widget callback must not be redrawn half-way through its tight-bbox save
     fig = Figure(figsize=(6.4 * cols, (0.25 * (top + 2) + 1.1) * rows), layout='constrained')
@@ -158,11 +176,15 @@ def routing_bars(records, titles, path=None, top=8, cols=2):
         shown = order[:top] + [g for g in r['gold'] if g not in order[:top]]
         labels = [titles[j][:34] + ('' if j in order[:top] else f' (rank {order.index(j) + 1})') for j in shown]
         ax.barh(range(len(shown)), s[shown], color=['crimson' if j in r['gold'] else '#88aacc' for j in shown])
-        ax.set_yticks(range(len(shown)), labels, fontsize=7); ax.invert_yaxis()
+        ax.set_yticks(range(len(shown)), labels, fontsize=7)
+        ax.invert_yaxis()
         for t, j in zip(ax.get_yticklabels(), shown):           # a gold title shows even where its bar is ~0
-            if j in r['gold']: t.set_color('crimson'); t.set_fontweight('bold')
+            if j in r['gold']:
+                t.set_color('crimson')
+                t.set_fontweight('bold')
         ax.set_title('\n'.join(textwrap.wrap(r['question'], 75)[:2]), fontsize=8, loc='left')
-        ax.set_xlabel('routing score (attention mass)', fontsize=7); ax.tick_params(axis='x', labelsize=7)
+        ax.set_xlabel('routing score (attention mass)', fontsize=7)
+        ax.tick_params(axis='x', labelsize=7)
     for ax in axes.flat[len(records):]: ax.axis('off')
     if path: save_fig(fig, path)
     return fig
