@@ -32,6 +32,7 @@ def add_lora(backbone, cfg, seed=0):
                     target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM')
     return get_peft_model(backbone.model, lc)
 
+# %% ../nbs/07_adapters.ipynb #862f2903s1
 def lora_state(peft_model):
     "The adapter's weights only (a small dict of tensors)."
     from peft import get_peft_model_state_dict  # local: peft is heavy to import, loaded only when this runs
@@ -50,6 +51,7 @@ def save_adapter(peft_model, path, meta):
     tmp.rename(path)
     shutil.rmtree(old, ignore_errors=True)
 
+# %% ../nbs/07_adapters.ipynb #5a953343s1
 def load_adapter(peft_model, path):
     "Load the adapter weights saved in folder `path` into `peft_model`, in eval mode."
     from peft import set_peft_model_state_dict  # local: peft is heavy to import, loaded only when this runs
@@ -64,6 +66,7 @@ def save_training_state(path, identity, peft_model, opt, **progress):
         state = {'identity': identity, 'lora': lora_state(peft_model), 'optimizer': opt.state_dict(), **progress}
         torch.save(state, tmp)
 
+# %% ../nbs/07_adapters.ipynb #a2states1
 def read_training_state(path, identity, what='the adapter'):
     "The training state at `path` (None if absent); a damaged one, or one of another `identity`, is a `ZragError`."
     path = Path(path)
@@ -78,6 +81,7 @@ def read_training_state(path, identity, what='the adapter'):
                              f"run_name, or `-p resume false` to retrain {what} from scratch.")
     return st
 
+# %% ../nbs/07_adapters.ipynb #a2states2
 def load_training_state(path, identity, peft_model, opt, what='the adapter', trim_log=True):
     ("Load the state at `path` into `peft_model` and `opt` (None if absent); refuse one of another `identity`. "
      "`trim_log` drops the log's steps past the state (the main process of a multi-process run does it).")
@@ -143,6 +147,7 @@ def _train_epoch(self: AdapterTrainer, ep, n_items, batch_size, step_loss, bar):
         bar.set_postfix(loss=f"{total:.3f}")
     return float(np.mean(losses))
 
+# %% ../nbs/07_adapters.ipynb #a3epochs1
 @patch
 def _end_epoch(self: AdapterTrainer, ep, train_loss, val_loss, seconds):
     "Record the epoch; save the adapter when it is the best so far, then the training state."
@@ -155,6 +160,7 @@ def _end_epoch(self: AdapterTrainer, ep, train_loss, val_loss, seconds):
                             best=self.best)
     barrier()                                          # every process sees the epoch's files before going on
 
+# %% ../nbs/07_adapters.ipynb #a3epochs2
 @patch
 def fit(self: AdapterTrainer, n_items, step_loss, val_loss, epochs, batch_size, resume=True, progress=True,
         desc='adapter'):

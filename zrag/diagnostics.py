@@ -28,6 +28,7 @@ def _words(text):
             start = False
     return out
 
+# %% ../nbs/09b_diagnostics.ipynb #dg1codes1
 def doc_features(texts, lengths):
     "One dict per text: its `lengths` (tokens as the memory holds them), entity density and numeric share."
     rows = []
@@ -60,6 +61,7 @@ def cluster_linkage(nll):
     Z = linkage(rel, method='average', metric='euclidean')      # [N-1, 4]
     return Z, leaves_list(Z).tolist()
 
+# %% ../nbs/09b_diagnostics.ipynb #dg3codes1
 def confused_pairs(nll, titles, k=10):
     "The k most-confused document pairs: the smallest gap over both directions, with both titles."
     gap = nll - np.diag(nll)[:, None]                           # [N, N]: NLL[a, b] - NLL[a, a]
@@ -80,6 +82,7 @@ def assigned_margin(nll, perms):
     other = np.where(perms == best, two[:, 1], two[:, 0])       # [P, N]: the best memory other than the assigned
     return (other - own).mean(1)
 
+# %% ../nbs/09b_diagnostics.ipynb #dg4codes1
 def shuffle_significance(nll, a3_perm, n_perm=1000, seed=0):
     "Permutation test of the true z-to-document assignment, and A3's margin delta in margin SDs."
     n, rng = len(nll), np.random.default_rng([seed, 4, 2, 3])
@@ -113,6 +116,7 @@ def _difficulty_files(d, diff):
     rho = {(c['target'], c['feature']): c for c in diff['correlations']}
     scatter_grid(df, list(FEATURES), ['own_nll', 'margin'], rho, d / 'artifacts' / 'difficulty_scatter.png')
 
+# %% ../nbs/09b_diagnostics.ipynb #dg6codes1
 def diagnose(w, seqs, nll, m3, cfg, seed):
     "The diagnostics of the written run `w` (documents encoded as `seqs`) from its A1 `nll` and A3 `m3`; headlines."
     t0, titles, docs = time.time(), [x.title for x in w.corpus.documents], w.corpus.documents

@@ -23,6 +23,7 @@ class World:
     def part(self, items): return items[self.rank::self.size]
     def owner(self, i): return i % self.size
 
+# %% ../nbs/02b_dist.ipynb #d1codes1
 def world():
     "The `World` of this process: the initialised process group's, else the single process."
     if dist.is_available() and dist.is_initialized():
@@ -36,6 +37,7 @@ def _launched_size():
     "How many processes the launcher started (1 without torchrun or accelerate launch)."
     return int(os.environ.get('WORLD_SIZE', '1'))
 
+# %% ../nbs/02b_dist.ipynb #d2codes1
 def init_world():
     "Join the process group the launcher describes (nothing for a single process); return this process's `World`."
     if _launched_size() <= 1 or dist.is_initialized(): return world()
@@ -44,6 +46,7 @@ def init_world():
     dist.init_process_group('nccl' if cuda else 'gloo', timeout=_TIMEOUT)
     return world()
 
+# %% ../nbs/02b_dist.ipynb #d2codes2
 def barrier():
     "Wait for every process (nothing in a single process)."
     if world().size > 1: dist.barrier()
@@ -53,6 +56,7 @@ def _comm_device():
     "Where collectives run: the process's GPU under NCCL, else the CPU (gloo)."
     return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
 
+# %% ../nbs/02b_dist.ipynb #d3codes1
 def all_sum(x):
     "`x` (a tensor or number) summed over every process; a float for a number, a tensor (same device) for a tensor."
     if world().size == 1: return x
@@ -60,6 +64,7 @@ def all_sum(x):
     dist.all_reduce(t)
     return t.item() if not torch.is_tensor(x) else t.to(x.device, x.dtype)
 
+# %% ../nbs/02b_dist.ipynb #d3codes2
 def sum_gradients(params):
     ("Replace each gradient of the replicated `params` by its sum over processes (one flattened all-reduce); a "
      "parameter this process gave no gradient counts as zero.")
@@ -71,6 +76,7 @@ def sum_gradients(params):
     dist.all_reduce(flat)
     for p, chunk in zip(params, flat.split([p.numel() for p in params])): p.grad.copy_(chunk.view_as(p.grad))
 
+# %% ../nbs/02b_dist.ipynb #d3codes3
 def gather_rows(local, n):
     "The [n, ...] tensor whose rows r, r + size, ... are rank r's `local` rows (round-robin), on every process."
     w = world()

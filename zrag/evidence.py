@@ -82,6 +82,7 @@ STOP = set('a an the of in on at to for by with from and or but is are was were 
 
 def _content_words(s): return set(normalize_answer(s).split()) - STOP
 
+# %% ../nbs/10_evidence.ipynb #26bc78f2s1
 def with_neighbours(i, n, k):
     "Sentence `i` of `n` and up to `k` neighbours (i+1, i-1, i+2, ...), sorted."
     out, d = [i], 1
@@ -91,6 +92,7 @@ def with_neighbours(i, n, k):
         d += 1
     return sorted(out)
 
+# %% ../nbs/10_evidence.ipynb #26bc78f2s2
 def evidence_target(doc, question, k=1, fallback='overlap'):
     "(sentence indices, method, answer_kind) of the evidence for `question` in `doc`."
     kind = 'yes_no' if normalize_answer(question.answer) in ('yes', 'no') else 'span'
@@ -129,6 +131,7 @@ def build_evidence_dataset(corpus, cfg):
     info = {'dropped_shared_test_target': len(samples) - len(kept)}
     return kept, info
 
+# %% ../nbs/10_evidence.ipynb #0ee153f4s1
 def dataset_manifest(samples, info=None):
     "Counts by split, method and answer kind, and the targets' answer coverage (the upper bound)."
     man = {'n_samples': len(samples), **(info or {}), 'splits': {}}
@@ -151,6 +154,7 @@ def encode_evidence(tokenizer, question, target=None, max_evidence_tokens=64):
     t = tokenizer(' ' + target, add_special_tokens=False)['input_ids']
     return p, t[:max_evidence_tokens - 1] + [tokenizer.eos_token_id]
 
+# %% ../nbs/10_evidence.ipynb #70f81a2bs1
 def evidence_batch(backbone, prefix, items):
     ("`prefix` [B, m, H] (m may be 0), `items` [(prompt, target)]: "
      "(inputs_embeds [B, m+T, H], attention_mask, labels [B, m+T]).")
@@ -169,6 +173,7 @@ def evidence_batch(backbone, prefix, items):
     inputs = torch.cat([prefix.to(emb.device, emb.dtype), emb], dim=1)  # [B, m+T, H]
     return inputs, mask.to(emb.device), labels.to(emb.device)
 
+# %% ../nbs/10_evidence.ipynb #70f81a2bs2
 def evidence_loss(model, inputs, mask, labels):
     "Mean cross-entropy over each sample's evidence tokens: [B]."
     logits = model(inputs_embeds=inputs, attention_mask=mask).logits.float()   # [B, L, V]
@@ -203,6 +208,7 @@ def generate_evidence(backbone, model, prefixes, prompts, max_new_tokens=48, bat
         out += [backbone.tokenizer.decode(g, skip_special_tokens=True).strip() for g in gen]
     return out
 
+# %% ../nbs/10_evidence.ipynb #80fb3da1s1
 def derangement(n, seed):
     "A seeded permutation of range(n) with no fixed point (Sattolo's cycle); identity for n < 2."
     perm = list(range(n))
@@ -230,6 +236,7 @@ def evidence_identity(cfg, seed, written=None):
     "What the evidence adapter's training depends on: its training settings, the seed and the written run's identity."
     return {'config': {k: v for k, v in asdict(cfg).items() if k not in EVAL_ONLY}, 'seed': seed, **(written or {})}
 
+# %% ../nbs/10_evidence.ipynb #ev5trains1
 def train_evidence(backbone, pm, prefixes, train, validation, cfg, out_dir, seed=0, identity=None, docs=None,
                    resume=True, progress=True):
     "Train the adapter on items [(doc_idx, prompt ids, target ids)]; returns the trainer, best adapter loaded."
@@ -259,6 +266,7 @@ def score_generation(sample, generated, source):
             'source_overlap': source_overlap(generated, source), 'rougeL': rouge_l(sample['target'], generated)[2],
             'ngram4_overlap': ngram_overlap(generated, source, 4)}
 
+# %% ../nbs/10_evidence.ipynb #3a3c9628s1
 def summarize(records, variants, n_boot=1000, seed=0, wide=0.1):
     "Per-variant means with intervals, coverage by type, and each baseline's paired difference to 'z'."
     out = {'variants': {}, 'vs_z': {}}
@@ -347,8 +355,10 @@ def evidence_metrics(by, summary, trainer, train_seconds, timing, cfg, pm, memor
             'memory_frozen': frozen, 'trainable_parameters': sum(p.numel() for p in pm.parameters() if p.requires_grad),
             'z_bytes_per_doc': memory.z[0].numel() * memory.z.element_size()}   # one document's memory, as stored
 
+# %% ../nbs/10_evidence.ipynb #ev9codes1
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
+# %% ../nbs/10_evidence.ipynb #ev9codes2
 def _eyeball(title, rows, docs):
     lines = [f'# {title}', '']
     for r in rows:
@@ -359,6 +369,7 @@ def _eyeball(title, rows, docs):
                   '|---|---|', f"| {_cell(r['target'])} | {_cell(r['generated'])} |", '']
     return '\n'.join(lines)
 
+# %% ../nbs/10_evidence.ipynb #ev9codes3
 def write_eyeball_pages(out_dir, records, docs):
     "samples/eyeball_20_best.md, eyeball_20_worst.md and failures_coverage_0.md of the evidence from z."
     zr = sorted([r for r in records if r['variant'] == 'z'], key=lambda r: (-r['rougeL'], r['sid']))

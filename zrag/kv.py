@@ -35,6 +35,7 @@ class MemoryKV:
         return MemoryKV(torch.cat([self.keys, other.keys], 1), torch.cat([self.values, other.values], 1))
     def to(self, dtype): return MemoryKV(self.keys.to(dtype), self.values.to(dtype))
 
+# %% ../nbs/03b_kv.ipynb #c1218013s1
 @torch.no_grad()
 def memory_kv(model, prefixes, batch_size=64, dtype=None):
     "Keys and values of each document's soft tokens `prefixes` [N, m, H], each document alone at positions 0..m-1."
@@ -79,6 +80,7 @@ class PrefilledLayer(DynamicLayer):
         self.n = self.P
         self._views()
 
+# %% ../nbs/03b_kv.ipynb #c973a5aes1
 def compose(kv, room=256, batch=1):
     "A cache holding `kv`'s documents side by side (`batch` copies), with room for `room` query tokens."
     L, n, H, m, D = kv.keys.shape
@@ -90,9 +92,11 @@ def compose(kv, room=256, batch=1):
     cache.m = m
     return cache
 
+# %% ../nbs/03b_kv.ipynb #c973a5aes2
 def rewind(cache):
     for l in cache.layers: l.rewind()
 
+# %% ../nbs/03b_kv.ipynb #c973a5aes3
 def biased_mask(mask, P, n_mem, doc_bias, dtype):
     ("An additive mask [B, 1, T, P+T]: `doc_bias` [B, n] on each document's memory tokens (the first `n_mem` of the "
      "P cached positions), 0 on earlier query tokens, causal and padding `mask` [B, T] on the new ones.")
@@ -106,6 +110,7 @@ def biased_mask(mask, P, n_mem, doc_bias, dtype):
     new = torch.zeros(B, 1, T, T, dtype=dtype, device=mask.device).masked_fill(~ok[:, None], low)
     return torch.cat([mem, seen, new], -1)
 
+# %% ../nbs/03b_kv.ipynb #c973a5aes4
 def read_forward(model, cache, embeds, mask=None, start=None, gqa=True, doc_bias=None, **kw):
     ("Run question embeddings `embeds` [B, T, H] after the memory in `cache` (positions m, m+1, ...); "
      "`doc_bias` [B, n] is added to the attention logits of each document's memory tokens.")
@@ -147,6 +152,7 @@ def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, s
 AttentionInterface.register('zrag_gqa_sdpa', gqa_sdpa_attention)
 AttentionMaskInterface.register('zrag_gqa_sdpa', sdpa_mask)                  # the same masks as `sdpa`
 
+# %% ../nbs/03b_kv.ipynb #140d458ds1
 @contextlib.contextmanager
 def gqa_attention(model):
     "Within the block, a model that uses `sdpa` uses `gqa_sdpa_attention` instead."
@@ -182,6 +188,7 @@ def routing_scores(attn, n_docs, m):
     per_doc = mem.reshape(*mem.shape[:-1], n_docs, m).sum(-1)           # [L, h, T, n]: mass on each document's m tokens
     return per_doc.mean(dim=(0, 1, 2))                                  # [n]
 
+# %% ../nbs/03b_kv.ipynb #0e196d0as1
 @torch.no_grad()
 def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=None, gqa=True, doc_bias=None):
     "Greedy evidence ids for one question from a composed `cache`, with the seconds to the first token and in all."
@@ -202,6 +209,7 @@ def read_generate(model, cache, embed, prompt_ids, max_new_tokens=48, eos_id=Non
             x = embed(torch.tensor([[nxt]], device=dev))                     # [1, 1, H]: one token per forward
     return {'ids': out, 'ttft': ttft, 'seconds': time.time() - t0}
 
+# %% ../nbs/03b_kv.ipynb #0e196d0as2
 @torch.no_grad()
 def read_routing(model, cache, embed, prompt_ids, gen_ids, doc_bias=None):
     ("Per-document attention mass of the positions that generated `gen_ids` (one teacher-forced eager forward): "
@@ -224,6 +232,7 @@ def frozen(model):
     "A context in which `model` runs without its adapter (a peft model's `disable_adapter`); no change otherwise."
     return model.disable_adapter() if hasattr(model, 'disable_adapter') else contextlib.nullcontext()
 
+# %% ../nbs/03b_kv.ipynb #sc05s1
 def kv_nbytes(keys): return 2 * keys.numel() * keys.element_size()
 
 # %% ../nbs/03b_kv.ipynb #sc07

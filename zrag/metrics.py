@@ -19,11 +19,13 @@ def normalize_answer(s):
     s = re.sub(r'\b(a|an|the)\b', ' ', s)
     return ' '.join(s.split())
 
+# %% ../nbs/04_metrics.ipynb #4befafdcs1
 def answer_in(answer, text):
     "Does the normalised `answer` occur in the normalised `text` on word boundaries?"
     a = normalize_answer(answer)
     return bool(a) and f' {a} ' in f' {normalize_answer(text)} '
 
+# %% ../nbs/04_metrics.ipynb #4befafdcs2
 def answer_coverage(answers, text):
     "1.0 when any reference answer occurs in `text` (see `answer_in`), else 0.0."
     return float(any(answer_in(a, text) for a in answers))
@@ -33,6 +35,7 @@ def exact_match(pred, answers):
     "1.0 when the normalised prediction equals a normalised reference answer."
     return float(any(normalize_answer(pred) == normalize_answer(a) for a in answers))
 
+# %% ../nbs/04_metrics.ipynb #ed6b7b1fs1
 def _f1(pred, gold):
     p, g = normalize_answer(pred), normalize_answer(gold)
     special = ('yes', 'no', 'noanswer')
@@ -43,6 +46,7 @@ def _f1(pred, gold):
     prec, rec = common / len(pt), common / len(gt)
     return 2 * prec * rec / (prec + rec)
 
+# %% ../nbs/04_metrics.ipynb #ed6b7b1fs2
 def f1_score(pred, answers):
     "Token F1 of the normalised strings, maximum over the reference answers."
     return max(_f1(pred, a) for a in answers)
@@ -54,13 +58,16 @@ def rouge_l(reference, generated):
     s = rouge_scorer.RougeScorer(['rougeL'], use_stemmer=True).score(reference, generated)['rougeL']
     return s.precision, s.recall, s.fmeasure
 
+# %% ../nbs/04_metrics.ipynb #88349b81s1
 def source_overlap(generated, source):
     "Share of the generation's word types found in `source` (0 for an empty generation)."
     g = set(normalize_answer(generated).split())
     return len(g & set(normalize_answer(source).split())) / len(g) if g else 0.0
 
+# %% ../nbs/04_metrics.ipynb #88349b81s2
 def _ngrams(words, n): return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
 
+# %% ../nbs/04_metrics.ipynb #88349b81s3
 def ngram_overlap(generated, source, n=4):
     "Share of the generation's word n-grams found in `source` (0 when it has fewer than n words)."
     g = _ngrams(normalize_answer(generated).split(), n)
@@ -78,6 +85,7 @@ def bootstrap_ci(values, n_boot=1000, seed=0, level=0.95):
     return {'n': len(v), 'mean': float(v.mean()), 'lo': float(np.quantile(means, a)),
             'hi': float(np.quantile(means, 1 - a))}
 
+# %% ../nbs/04_metrics.ipynb #fb10c561s1
 def paired_diff(a, b, n_boot=1000, seed=0):
     "Mean of a - b over the same samples, with its bootstrap interval."
     return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_boot, seed)
@@ -89,6 +97,7 @@ def _rank_corr(rx, ry):
     den = np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
     return np.where(den > 0, (rx * ry).sum(1) / np.where(den > 0, den, 1), np.nan)
 
+# %% ../nbs/04_metrics.ipynb #m3scodes1
 def spearman_ci(x, y, n_boot=1000, seed=0, level=0.95):
     "{'n', 'rho', 'lo', 'hi', 'p'}: Spearman's rho of paired `x`, `y`, its bootstrap interval and p-value."
     from scipy.stats import rankdata, spearmanr  # local: scipy is heavy to import, loaded only when this runs
@@ -112,6 +121,7 @@ def retrieval_per_question(ranked, gold, ks=(1, 2, 5, 10)):
     out['mrr'] = [next((1 / (i + 1) for i, d in enumerate(r) if d in g), 0.0) for r, g in zip(ranked, gold)]
     return out
 
+# %% ../nbs/04_metrics.ipynb #28d06a95s1
 def retrieval_metrics(ranked, gold, ks=(1, 2, 5, 10)):
     "Recall@k, any@k and MRR over questions: `ranked` [[doc idx]], `gold` [set of doc idx]."
     return {k: float(np.mean(v)) for k, v in retrieval_per_question(ranked, gold, ks).items()}
@@ -121,17 +131,20 @@ def rank_by(profiles):
     "Document indices of each row of `profiles` [Q, N], highest score first (ties in index order)."
     return [np.argsort(-np.asarray(p, dtype=float), kind='stable').tolist() for p in profiles]
 
+# %% ../nbs/04_metrics.ipynb #m5codes1
 def prior_ranking(profiles):
     "Each question ranked by the mean profile of the other questions: [Q rankings], question-independent."
     P = np.asarray(profiles, dtype=float)
     return rank_by(P.sum(0)[None] - P)                                   # [Q, N]: the others' summed profiles
 
+# %% ../nbs/04_metrics.ipynb #m5codes2
 def chance_per_question(n_docs, gold, ks=(1, 2, 5, 10), seed=0, n_random=200):
     "Each question's Recall@k, any@k and reciprocal rank averaged over `n_random` seeded random rankings: {name: [Q]}."
     rng = np.random.default_rng(seed)
     per = [retrieval_per_question([rng.permutation(n_docs).tolist() for _ in gold], gold, ks) for _ in range(n_random)]
     return {k: np.mean([p[k] for p in per], 0).tolist() for k in per[0]}
 
+# %% ../nbs/04_metrics.ipynb #m5codes3
 def profile_correlation(profiles):
     "Mean Pearson correlation between the rows of `profiles` [Q, N]; None for fewer than 2 rows or a constant row."
     P = np.asarray(profiles, dtype=float)

@@ -9,7 +9,7 @@ __all__ = ['SECRET_PARAMS', 'all_param_groups', 'field_reasons', 'param_referenc
 import importlib, inspect, io, math, difflib, tokenize
 from dataclasses import fields, asdict
 import yaml
-from .core import ZragError, ParamError, _GROUPS, read_text_file
+from .core import ZragError, ParamError, registered_groups, read_text_file
 from .stages import STAGES
 
 # %% ../nbs/01b_params.ipynb #pm05
@@ -19,7 +19,8 @@ def all_param_groups():
     for s in STAGES.values():
         importlib.import_module(s.module)                   # a stage's module registers its groups when imported
         order += [g for g in s.groups if g not in order]
-    return {g: _GROUPS[g] for g in order + [g for g in _GROUPS if g not in order]}
+    groups = registered_groups()
+    return {g: groups[g] for g in order + [g for g in groups if g not in order]}
 
 # %% ../nbs/01b_params.ipynb #3f426563
 SECRET_PARAMS = ('reader_api_key',)  # never written to a file or a log (Params.redacted)
@@ -42,6 +43,7 @@ def field_reasons(cls):
         else: cur = None
     return out
 
+# %% ../nbs/01b_params.ipynb #prmrefcs1
 def param_reference(group=None):
     "[{key, group, type, default, reason}] of every parameter (of one `group`), in data-flow order."
     rows = []
@@ -55,6 +57,7 @@ def param_reference(group=None):
 # %% ../nbs/01b_params.ipynb #15f2fbfb
 def _type_name(t): return getattr(t, '__name__', str(t))
 
+# %% ../nbs/01b_params.ipynb #15f2fbfbs1
 def _coerce(key, value, typ):
     "Check `value` against the field type `typ` (int is accepted for float); return it."
     if typ is float and isinstance(value, str):
@@ -114,6 +117,7 @@ def _override(value):
     try: return yaml.safe_load(value)
     except yaml.YAMLError: return value
 
+# %% ../nbs/01b_params.ipynb #prmloads1
 def load_params(path=None, overrides=()):
     "Read params from the YAML file `path` (optional) and `(key, value)` overrides; validate; return `Params`."
     groups = all_param_groups()

@@ -24,6 +24,7 @@ def nll_pair(backbone, memory, seq, j, alpha=None):
     mask = torch.ones(1, len(seq))
     return doc_nll(backbone, memory.prefix(torch.tensor([j], device=backbone.device), alpha), ids, mask).item()
 
+# %% ../nbs/08b_probes.ipynb #6a38a428s1
 def _load_partial(path, shape):
     if path is None or not Path(path).exists(): return np.full(shape, np.nan), np.zeros(shape[0], bool)
     z = np.load(path)
@@ -31,6 +32,7 @@ def _load_partial(path, shape):
         raise ZragError(f"{path} holds a {z['nll'].shape} matrix, expected {shape}. Delete it to recompute.")
     return z['nll'].copy(), z['done'].copy()
 
+# %% ../nbs/08b_probes.ipynb #6a38a428s2
 @torch.no_grad()
 def nll_matrix(backbone, memory, seqs, max_eval_tokens=64, max_batch_positions=4096, z_idx=None, alpha=None,
                partial_path=None, progress=False):
@@ -75,11 +77,13 @@ def own_rank(nll):
     off = ~np.eye(len(nll), dtype=bool)
     return ((nll <= d) & off).sum(1)
 
+# %% ../nbs/08b_probes.ipynb #e93f4ef3s1
 def margins(nll):
     "min over j != i of NLL[i, j], minus NLL[i, i]."
     off = nll + np.diag(np.full(len(nll), np.inf))
     return off.min(1) - np.diag(nll)
 
+# %% ../nbs/08b_probes.ipynb #e93f4ef3s2
 def confusion_metrics(nll, top_k=5, k_worst=20, titles=None, max_pairs=200):
     "Identification metrics of a square NLL matrix (rows: documents, columns: their memories)."
     n = len(nll)
@@ -127,6 +131,7 @@ def zonly_generation(backbone, memory, documents, max_new_tokens=160, batch_size
                          'reference': documents[i].text, 'generation': g, 'rougeL_p': p, 'rougeL_r': r, 'rougeL_f': f})
     return recs
 
+# %% ../nbs/08b_probes.ipynb #88349b81s1
 def zonly_summary(recs):
     f = np.array([r['rougeL_f'] for r in recs])
     return {'n': len(recs), 'rougeL_f_mean': float(f.mean()), 'rougeL_f_median': float(np.median(f)),
@@ -145,6 +150,7 @@ def alpha_ablation(backbone, memory, seqs, doc_idx, trained_nll=None, **kw):
                      'margin_mean': r['margin']['mean'], 'own_nll_mean': r['own_nll_mean']}
     return out
 
+# %% ../nbs/08b_probes.ipynb #3b2633d8s1
 def random_projection(memory, seed=0):
     "A copy of `memory` whose projection MLP is re-initialised: Xavier-uniform weights, zero biases."
     new = copy.deepcopy(memory)
@@ -157,6 +163,7 @@ def random_projection(memory, seed=0):
                 layer.bias.zero_()
     return new
 
+# %% ../nbs/08b_probes.ipynb #3b2633d8s2
 def projection_ablation(backbone, memory, documents, seqs, doc_idx, trained_nll=None, seed=0, n_samples=3, **kw):
     "B2: confusion metrics with the trained vs. a random projection, and a few generations from the random one."
     sub = [seqs[i] for i in doc_idx]

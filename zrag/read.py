@@ -93,6 +93,7 @@ def question_targets(samples):
         by[s['qid']] = (sp, t + [s['target']], d + [s['doc_idx']])
     return {q: (sp, ' '.join(t), d) for q, (sp, t, d) in by.items()}
 
+# %% ../nbs/11_read.ipynb #8a39e00bs1
 def evidence_inputs(kv, pool, batch, pad_id):
     ("The documents `pool` of `kv` as a cache (one copy per item of `batch` [(prompt ids, target ids)]) and the "
      "padded ids, mask and labels [B, T]: position j is labelled with target token j+1.")
@@ -114,6 +115,7 @@ def evidence_inputs(kv, pool, batch, pad_id):
     dev = sub.keys.device
     return cache, ids.to(dev), mask.to(dev), labels.to(dev)
 
+# %% ../nbs/11_read.ipynb #8a39e00bs2
 def evidence_nll(logits, labels):
     "Mean cross-entropy [B] of `logits` [B, T, V] over the labelled positions of `labels` [B, T]."
     B, T = labels.shape
@@ -121,6 +123,7 @@ def evidence_nll(logits, labels):
                                             reduction='none').view(B, T)
     return nll.sum(1) / (labels != -100).sum(1).clamp(min=1)
 
+# %% ../nbs/11_read.ipynb #8a39e00bs3
 def read_loss(model, kv, pool, batch, embed, pad_id, doc_bias=None):
     ("Mean evidence cross-entropy of `batch` [(prompt ids, target ids)] read from the documents `pool` of `kv`: [B]; "
      "`doc_bias` [B, n_pool] biases the attention on each document's memory.")
@@ -139,6 +142,7 @@ def attention_route_nll(attentions, gold, n, m, positions):
     share = mass / mass.sum(-1, keepdim=True).clamp(min=1e-12)
     return -torch.log((share * gold.to(share.device).float()).sum(-1).clamp(min=1e-12))
 
+# %% ../nbs/11_read.ipynb #rdaux1s1
 def read_route_loss(model, kv, pool, batch, embed, pad_id, gold, layers, doc_bias=None):
     ("(evidence cross-entropy [B], routing cross-entropy [B]) of `batch` read from the documents `pool` of `kv`; the "
      "second from the attention of the evidence positions at `layers` (indices) on the `gold` [B, n_pool] documents.")
@@ -171,6 +175,7 @@ class ReadData:
         b = torch.stack([self.bias[q] for q in qids])                                # [B, N]
         return b if pool is None else b[:, pool]
 
+# %% ../nbs/11_read.ipynb #rd1codes1
 def read_data(corpus, ecfg, tokenizer):
     "Each question's evidence target and split, from the evidence data set of `corpus`; refuses an empty split."
     qt = question_targets(build_evidence_dataset(corpus, ecfg)[0])
@@ -188,6 +193,7 @@ def pool_size(cfg, epoch):
     sched = cfg.read_pool_schedule
     return sched[min(epoch, len(sched)) - 1] if sched else cfg.read_pool
 
+# %% ../nbs/11_read.ipynb #rd2codes1
 def draw_pool(gold, size, n_docs, rng):
     "`gold` and `size - len(gold)` other documents drawn by `rng`, sorted; None (all of them) when `size` is 0 or >= N."
     if not size or size >= n_docs: return None
@@ -195,10 +201,12 @@ def draw_pool(gold, size, n_docs, rng):
     k = max(0, min(len(rest), size - len(gold)))
     return sorted(list(gold) + rng.choice(rest, size=k, replace=False).tolist())
 
+# %% ../nbs/11_read.ipynb #rd2codes2
 def route_layer_ids(backbone, cfg):
     "The attention layers (0-based) at the depths `read_route_layers` that the routing loss averages over."
     return [i - 1 for i in layer_ids(backbone.model.config.num_hidden_layers, cfg.read_route_layers)]
 
+# %% ../nbs/11_read.ipynb #rd2codes3
 def train_read(pm, kv, data, cfg, backbone, out_dir, seed, identity, resume=True, progress=True):
     "Train the read adapter on the training questions from the memory `kv`; returns the trainer, best adapter loaded."
     tr_q, val_q, N = data.splits['train'], data.splits['validation'], kv.n_docs
@@ -239,6 +247,7 @@ def evidence_record(data, qid, r, pool, tokenizer):
             'pool_size': len(pool), 'generated': text, 'ttft': r['ttft'], 'seconds': r['seconds'],
             'answer_coverage': answer_coverage(q.answers, text), 'rougeL': rouge_l(target, text)[2]}
 
+# %% ../nbs/11_read.ipynb #rd3codes1
 def read_one(pm, kv, data, qid, pool, backbone, cfg, route):
     "Greedy evidence for question `qid` read from the documents `pool` of `kv`, scored; routing when `route`."
     prompt = data.encoded[qid][0]
@@ -252,6 +261,7 @@ def read_one(pm, kv, data, qid, pool, backbone, cfg, route):
         rec['ranked'] = [int(pool[i]) for i in np.argsort(-np.asarray(sc), kind='stable')]
     return rec
 
+# %% ../nbs/11_read.ipynb #rd3codes2
 def read_evaluate(pm, kv, data, qids, pool_size, backbone, cfg, seed, route=False):
     "Records of questions `qids` read from every document (`pool_size` 0) or from seeded pools holding their gold."
     rng, N, recs = np.random.default_rng([seed, 7, pool_size]), kv.n_docs, []
@@ -272,6 +282,7 @@ def read_curve(pm, kv, data, full, backbone, cfg, seed):
                                                            for k in ('answer_coverage', 'rougeL', 'ttft', 'seconds')}})
     return curve
 
+# %% ../nbs/11_read.ipynb #rd4codes1
 def read_metrics(full, curve, data, trainer, kv, memory, kv_seconds, unchanged, params):
     "The stage's numbers, as `read_metrics.json` holds them: routing beside its controls, quality, the curve, sizes."
     ks, n_boot, seed, N = params.baselines.recall_ks, params.evidence.bootstrap, params.run.seed, kv.n_docs
@@ -321,6 +332,7 @@ def two_stage_metrics(recs, full, reader, ks, n_boot=1000, seed=0):
             'cache': {'budget_bytes': reader.cache.budget, 'hits': reader.cache.hits, 'misses': reader.cache.misses},
             'bytes_per_doc': reader.bytes_per_doc}
 
+# %% ../nbs/11_read.ipynb #sc25s1
 def read_two_stage(w, model, router, data, full, params, out):
     "The read stage's two-stage evaluation of the test questions with the route stage's `router`, written to `out`."
     cfg = params.read
@@ -337,11 +349,13 @@ def read_identity(cfg, ecfg, seed, written):
             'evidence': {k: v for k, v in asdict(ecfg).items() if k.startswith(('evidence_', 'max_evidence', 'lora_'))},
             'seed': seed, **written.identity()}
 
+# %% ../nbs/11_read.ipynb #rd5codes1
 def run_router(w):
     "(the route stage's router of the written run `w`, its path); refused when absent, damaged or another memory's."
     path = stage_dir(w.run_dir, 'route') / 'router.pt'
     return load_router(path, w.identity()), path
 
+# %% ../nbs/11_read.ipynb #rd5codes2
 def route_bias(w, data, scale):
     "({qid: `scale` x the route stage's log-probability of each document [N]}, the router file's sha256)."
     router, path = run_router(w)
@@ -353,6 +367,7 @@ def route_bias(w, data, scale):
     lp = question_scores(w, router, [data.questions[q].question for q in qids])       # [Q, N]
     return {q: scale * lp[i] for i, q in enumerate(qids)}, sha256_file(path)
 
+# %% ../nbs/11_read.ipynb #rd5codes3
 def read_stage(params, progress=True):
     "Train and evaluate the read phase on the run folder of `params`; return headline numbers."
     cfg, ecfg, seed = params.read, params.evidence, params.run.seed

@@ -8,12 +8,12 @@ __all__ = ['TARGETS', 'analysis_dir', 'notebook_parameters', 'check_notebook_par
 
 # %% ../nbs/05_report.ipynb #5ad72730
 from pathlib import Path
+import zrag
 from .core import ZragError, atomic_path
 
 # %% ../nbs/05_report.ipynb #580f7868
 def analysis_dir():
     "The folder of the papermill report notebooks."
-    import zrag
     for cand in (Path(zrag.__file__).resolve().parent.parent / 'nbs' / 'analysis', Path.cwd() / 'nbs' / 'analysis'):
         if cand.is_dir(): return cand
     raise ZragError("nbs/analysis/ not found: the report notebooks ship with the repository. "
@@ -22,11 +22,12 @@ def analysis_dir():
 # %% ../nbs/05_report.ipynb #563d144b
 def notebook_parameters(path):
     "Names and defaults of the `parameters` cell of a notebook (papermill's own parser)."
-    import papermill as pm
+    import papermill as pm          # papermill takes seconds to import: only where a report is made
     params = pm.inspect_notebook(str(path))
     if not params: raise ZragError(f"{path} has no cell tagged 'parameters'. Tag one (View > Cell toolbar > Tags).")
     return {k: v['default'] for k, v in params.items()}
 
+# %% ../nbs/05_report.ipynb #563d144bs1
 def check_notebook_parameters(path, params):
     "Raise a `ZragError` naming any key of `params` that the notebook does not declare."
     known = notebook_parameters(path)
@@ -39,16 +40,17 @@ def check_notebook_parameters(path, params):
 # %% ../nbs/05_report.ipynb #a47e0c0b
 def render_html(nb_path, html_path, exclude_input=True):
     "Render an executed notebook to a self-contained HTML file (figures inline)."
-    from nbconvert import HTMLExporter
-    import nbformat
+    from nbconvert import HTMLExporter  # nbconvert and nbformat take seconds to import: only where a report is made
+    import nbformat  # local: nbformat is heavy to import, loaded only when this runs
     exporter = HTMLExporter(exclude_input=exclude_input, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(str(nb_path), as_version=4))
     with atomic_path(html_path) as tmp: Path(tmp).write_text(body)
     return Path(html_path)
 
+# %% ../nbs/05_report.ipynb #a47e0c0bs1
 def execute_report(nb_path, out_dir, params, html_name=None, kernel='python3', progress=True):
     "Execute `nb_path` with `params` into `out_dir` and render it; returns the HTML path."
-    import papermill as pm
+    import papermill as pm              # seconds to import: only where a report is made
     nb_path, out_dir = Path(nb_path), Path(out_dir)
     if not nb_path.is_file(): raise ZragError(f"report notebook not found: {nb_path}.")
     check_notebook_parameters(nb_path, params)
@@ -58,7 +60,8 @@ def execute_report(nb_path, out_dir, params, html_name=None, kernel='python3', p
         pm.execute_notebook(str(nb_path), str(running), parameters=params, kernel_name=kernel, progress_bar=progress,
                             cwd=str(Path.cwd()))
     except pm.PapermillExecutionError as e:
-        failed = out_dir / f'{nb_path.stem}.failed.ipynb'; running.replace(failed)
+        failed = out_dir / f'{nb_path.stem}.failed.ipynb'
+        running.replace(failed)
         raise ZragError(f"{nb_path.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}. "
                         f"The executed notebook, with the error, is {failed}.") from None
     running.replace(out_nb)                 # the executed notebook appears only once it is complete
@@ -73,10 +76,12 @@ def dashboard_rows(values):
     rows = []
     for name, key, op, thr in TARGETS:
         if key not in values: continue
-        v = values[key]; ok = v >= thr if op == '>=' else v > thr
+        v = values[key]
+        ok = v >= thr if op == '>=' else v > thr
         rows.append((name, v, f'{op} {thr}', 'PASS' if ok else 'WARN'))
     return rows
 
+# %% ../nbs/05_report.ipynb #3af5be13s1
 def dashboard_markdown(values, title='Phase 1 dashboard', notes=()):
     lines = [f'# {title}', '', '| check | value | target | status |', '|---|---|---|---|']
     lines += [f'| {n} | {v:.3f} | {t} | **{s}** |' for n, v, t, s in dashboard_rows(values)]

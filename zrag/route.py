@@ -78,6 +78,7 @@ def _without(text, words):
     for w in words: text = re.sub(rf"\b{re.escape(w)}\b", ' ', text, flags=re.I)
     return ' '.join(text.split())
 
+# %% ../nbs/11b_route.ipynb #rt08s1
 def _cloze(sentence, title_words):
     "`sentence` with its first named entity or number that is not in the title replaced by 'what'; None if none."
     for m in _ENTITY.finditer(sentence):
@@ -127,6 +128,7 @@ def layer_ids(n_layers, fractions):
     "The hidden-state indices (1 = the first block's output, `n_layers` = the last) at depth `fractions`."
     return sorted({max(1, min(n_layers, round(f * n_layers))) for f in fractions})
 
+# %% ../nbs/11b_route.ipynb #rt14s1
 @torch.no_grad()
 def text_features(backbone, texts, layers, max_tokens=64, batch_size=32):
     "Mean hidden state of each text's tokens at `layers`: [len(texts), len(layers), H], float32."
@@ -140,6 +142,7 @@ def text_features(backbone, texts, layers, max_tokens=64, batch_size=32):
         out.append(torch.stack([(hs[l].float() * w).sum(1) / w.sum(1) for l in layers], 1).cpu())   # [B, nl, H]
     return torch.cat(out)
 
+# %% ../nbs/11b_route.ipynb #rt14s2
 @torch.no_grad()
 def memory_features(model, prefixes, layers, batch_size=64):
     "Mean hidden state of each document's memory tokens `prefixes` [N, m, H] at `layers`: [N, len(layers), H]."
@@ -172,6 +175,7 @@ class Router(nn.Module):
     def queries(self, qf): return nn.functional.normalize(self.q((qf - self.q_mu) / self.q_sd), dim=-1)  # [Q, d]
     def forward(self, qf, kf): return self.queries(qf) @ self.keys(kf).T / self.temperature                # [Q, N]
 
+# %% ../nbs/11b_route.ipynb #rt17s1
 def routing_loss(scores, gold):
     "InfoNCE over all documents: -log of the softmax mass on each row's gold set; `gold` [Q, N] bool -> [Q]."
     return torch.logsumexp(scores, -1) - torch.logsumexp(scores.masked_fill(~gold, float('-inf')), -1)
@@ -183,6 +187,7 @@ def gold_mask(golds, n_docs):
     for i, g in enumerate(golds): m[i, list(g)] = True
     return m
 
+# %% ../nbs/11b_route.ipynb #rt19s1
 def train_router(qf, golds, kf, cfg, seed=0):
     "A `Router` trained on question features `qf` [P, H] with gold sets `golds` against memory features `kf` [N, H]."
     torch.manual_seed(seed)
@@ -217,6 +222,7 @@ def holdout_split(pseudo, frac, seed=0):
                                  "to choose the layer and heads: add 'cloze' to route_queries or use longer documents.")
     return sorted(train), sorted(held)
 
+# %% ../nbs/11b_route.ipynb #rt23s1
 def select_layer(qf, golds, kf, train, held, cfg, seed=0):
     "Train a router per layer column of `qf` [P, nl, H] / `kf` [N, nl, H]; (best column, held-out MRR per column)."
     mrr = []
@@ -273,6 +279,7 @@ def head_mrr(mass, golds):
     mrr = [np.mean(retrieval_per_question(rank_by(p.numpy()), golds, (1,))['mrr']) for p in flat]
     return torch.tensor(mrr).reshape(L, h)
 
+# %% ../nbs/11b_route.ipynb #rt28s1
 def attention_rows(mass, nosink, blank, probe, golds_probe, n_heads):
     ("The attention rows of the ablation, each [Q, N]: all heads; first memory token left out; and calibrated "
      "against the content-free question `blank` [L, h, N]; then only the `n_heads` heads best on `probe`.")
@@ -289,6 +296,7 @@ def ranking_row(ranked, golds, ks, n_boot=1000, seed=0):
     pq = retrieval_per_question(ranked, golds, ks)
     return {k: bootstrap_ci(v, n_boot, seed) for k, v in pq.items()}, pq['mrr']
 
+# %% ../nbs/11b_route.ipynb #rt31s1
 def chance_row(n_docs, golds, ks, n_boot=1000, seed=0, n_random=200):
     "The row of random rankings: each question's metrics averaged over `n_random` seeded permutations."
     mean = chance_per_question(n_docs, golds, ks, [seed, 13], n_random)              # {metric: [Q]}
@@ -308,6 +316,7 @@ def route_identity(cfg, seed, written):
     "What the router depends on: its settings, the seed and the written memory."
     return {'route': asdict(cfg), 'seed': seed, **written.identity()}
 
+# %% ../nbs/11b_route.ipynb #rt36s1
 def save_router(path, router, layer, identity):
     "Write the router, the hidden-state index it reads and its identity to `path`, atomically."
     with atomic_path(path) as tmp:
@@ -315,6 +324,7 @@ def save_router(path, router, layer, identity):
                     'shape': [router.q.in_features, router.k.in_features, router.q.out_features],
                     'temperature': router.temperature, 'tied': router.tied}, tmp)
 
+# %% ../nbs/11b_route.ipynb #rt36s2
 def load_router(path, identity=None):
     ("The router saved at `path` (its `layer` and `max_tokens` set); a `ZragError` for a missing or damaged file or "
      "another memory's router.")
@@ -356,6 +366,7 @@ def training_set(corpus, cfg, backbone=None):
     seen = set(corpus.splits['train']) if cfg.route_train_questions else set()
     return texts, golds, pseudo, [q for q in corpus.questions if q.qid not in seen]
 
+# %% ../nbs/11b_route.ipynb #rt39s1
 def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed):
     "Choose the layer on held-out pseudo-queries, then train on every training item: (router, column, record)."
     qf_all = text_features(bb, texts, layers, cfg.route_max_tokens)                   # [P, nl, H]
@@ -386,6 +397,7 @@ def attention_evaluation(bb, kv, texts, heldout, cfg, seed):
     return rows, {'heads': [[i // h, i % h] for i in heads], 'n_probe': len(probe),
                   'head_mrr_probe': head_mrr(pcal, pgold).tolist()}
 
+# %% ../nbs/11b_route.ipynb #rt40s1
 def retriever_rankings(corpus, questions, bcfg, index_dir, corpus_hash):
     "{name: rankings} of BM25 and dense retrieval for `questions`, over the whole corpus."
     out = {}
@@ -403,6 +415,7 @@ def routing_targets(table):
             'profile_correlation_ok': corr is not None and corr <= 0.5,
             'recall@2_vs_dense': r['recall@2']['mean'] - d['recall@2']['mean'] if 'recall@2' in r else None}
 
+# %% ../nbs/11b_route.ipynb #rt41s1
 def routing_tables(rankings, scores, att, golds, keep, n_docs, ks, n_boot, seed):
     "The table of every ranking, and the profile correlations, on the questions at positions `keep`."
     sub = lambda v: [v[i] for i in keep]
@@ -448,6 +461,7 @@ def route_records(questions, corpus, scores, rankings, k=10):
              'router_logprob': torch.log_softmax(scores[i], -1).topk(min(k, scores.shape[1])).values.tolist(),
              **{name: r[i][:k] for name, r in rankings.items()}} for i, q in enumerate(questions)]
 
+# %% ../nbs/11b_route.ipynb #rt45s1
 def route_stage(params, progress=True):
     "Train the router from the corpus, score routing beside its controls and baselines; write the folder and report."
     cfg, seed = params.route, params.run.seed

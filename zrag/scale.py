@@ -78,6 +78,7 @@ def two_stage_reader(backbone, model, memory, router, top_k, cache_mb, batch_siz
     r.keys = routing_keys(model, router, r.prefixes, list(range(memory.n_docs)), batch_size)
     return r
 
+# %% ../nbs/11c_scale.ipynb #sc16s1
 def add_documents(reader, memory):
     ("Follow `memory`, which holds the reader's documents and new ones after them (`write_new_document`): append "
      "the new documents' routing keys; nothing is retrained and nothing else changes.")

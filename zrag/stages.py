@@ -27,6 +27,7 @@ class Stage:
     def folder(self): return f"{self.number:02d}_{self.name}"
     def runner(self): return getattr(importlib.import_module(self.module), f"{self.name}_stage")
 
+# %% ../nbs/01_stages.ipynb #s1codes1
 def _registry(*stages):
     return {s.name: Stage(s.name, s.module, s.help, s.groups, s.parallel, i) for i, s in enumerate(stages, 1)}
 
@@ -83,15 +84,18 @@ def run_path(params):
                             "Choose another -p runs_dir or -p run_name.")
     return runs_dir / params.run.run_name
 
+# %% ../nbs/01_stages.ipynb #25800c4as1
 def corpus_files(run_dir):
     "(corpus.json, corpus_manifest.json) of a run: the documents, questions and split every stage reads."
     return Path(run_dir) / CORPUS_FILE, Path(run_dir) / CORPUS_MANIFEST
 
+# %% ../nbs/01_stages.ipynb #25800c4as2
 def stage_dir(run_dir, name):
     "The folder of stage `name` inside `run_dir`."
     if name not in STAGES: raise ZragError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
     return Path(run_dir) / STAGES[name].folder
 
+# %% ../nbs/01_stages.ipynb #25800c4as3
 def find_run(run_dir):
     ("The run folder `run_dir`, looked up from the working directory and then from each parent "
      "(a kernel starts in nbs/).")
@@ -101,6 +105,7 @@ def find_run(run_dir):
     raise ZragError(f"no run folder {run_dir!r} here or above {Path.cwd()}. Make one with `make demo` "
                     f"(or `zrag run -f params/demo.yaml`), or give the folder's full path.")
 
+# %% ../nbs/01_stages.ipynb #25800c4as4
 def check_layout(run_dir):
     "Refuse a run folder written with the layout of zrag before the stage registry."
     old = [e for e in LEGACY_ENTRIES if (Path(run_dir) / e).exists()]

@@ -26,11 +26,13 @@ def heatmap_order(nll, order='sorted'):
     w, v = np.linalg.eigh(np.nan_to_num(c))
     return np.argsort(v[:, -1], kind='stable')
 
+# %% ../nbs/06_viz.ipynb #d38148b7s1
 def save_fig(fig, path):
     "Save a figure atomically as PNG and close it."
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110, bbox_inches='tight')
     plt.close(fig)
 
+# %% ../nbs/06_viz.ipynb #d38148b7s2
 def confusion_heatmap(nll, titles=None, order='sorted', path=None, vmax=3.0):
     "Heatmap of row-relative NLL with the diagonal marked; returns the figure (saved to `path` if given)."
     n = len(nll)
@@ -81,6 +83,7 @@ def margin_hist(margins, path=None, bins=30):
     if path: save_fig(fig, path)
     return fig
 
+# %% ../nbs/06_viz.ipynb #e24f5d91s1
 def bar_plot(groups, metric_names, path=None, title='', ylabel=''):
     "Grouped bars: `groups` maps a variant name to {metric: value}."
     names = list(groups)
@@ -164,6 +167,7 @@ def dynamics_curves(curves, path=None):
 # %% ../nbs/06_viz.ipynb #vroute
 def _score(rec, j): return rec['routing'].get(str(j), rec['routing'].get(j, 0.0))   # JSON keys are strings
 
+# %% ../nbs/06_viz.ipynb #vroutes1
 def routing_bars(records, titles, path=None, top=8, cols=2):
     "Per record (question): the `top` memories by routing score, by title, gold in red, a lower gold with its rank."
     rows = -(-len(records) // cols)
@@ -192,6 +196,7 @@ def routing_bars(records, titles, path=None, top=8, cols=2):
 # %% ../nbs/06_viz.ipynb #328165bd
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', '<br>')
 
+# %% ../nbs/06_viz.ipynb #328165bds1
 def side_by_side_page(records, title, path=None, left='reference', right='generation', score_key=None, intro=''):
     "A markdown page with one two-column table row per record."
     lines = [f'# {title}', '', intro, '']

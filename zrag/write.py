@@ -95,6 +95,7 @@ def encode_docs(tokenizer, texts, max_tokens=256):
     ids = tokenizer(list(texts), add_special_tokens=False)['input_ids']
     return [x[:max_tokens - 1] + [tokenizer.eos_token_id] for x in ids]
 
+# %% ../nbs/08_write.ipynb #d13ad185s1
 def pad_batch(seqs, pad_id):
     "Right-pad lists of ids: (ids [B, T], mask [B, T] with 1 on real tokens)."
     T = max(len(s) for s in seqs)
@@ -112,6 +113,7 @@ def dropout_mask(mask, p, generator=None):
     real = mask[:, 1:] > 0                      # input position t feeds target t+1: count real inputs only
     return keep, (keep & real).sum().item() / max(real.sum().item(), 1)
 
+# %% ../nbs/08_write.ipynb #4f47b858s1
 def doc_nll(backbone, prefix, ids, mask, keep=None):
     ("Mean NLL of each document `ids` ([B, T], `mask` [B, T]) after soft `prefix` ([B, m, H]): [B]. "
      "`keep` [B, T-1] (bool, from `dropout_mask`) zeroes the teacher-forced inputs where False.")
@@ -145,6 +147,7 @@ CKPT_FORMAT = 'zrag.write/1'
 def backbone_info(backbone): return {'name': backbone.name, 'fingerprint': backbone.fingerprint,
                                      'hidden_size': backbone.hidden_size, 'quantization': backbone.quantization}
 
+# %% ../nbs/08_write.ipynb #4f1500aes1
 def save_write_checkpoint(path, memory, opt_state, cfg, seed, manifest, backbone, epoch, history, done, doc_loss=None):
     "Save the write phase's state atomically; `doc_loss`: each document's training loss in the last epoch."
     state = {'format': CKPT_FORMAT, 'epoch': epoch, 'done': done, 'seed': seed, 'config': asdict(cfg),
@@ -153,6 +156,7 @@ def save_write_checkpoint(path, memory, opt_state, cfg, seed, manifest, backbone
              'doc_loss': doc_loss, 'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
     with atomic_path(path) as tmp: torch.save(state, tmp)
 
+# %% ../nbs/08_write.ipynb #4f1500aes2
 @dataclass
 class WriteCheckpoint:
     memory: DocMemory
@@ -160,6 +164,7 @@ class WriteCheckpoint:
     state: dict
     path: Path
 
+# %% ../nbs/08_write.ipynb #4f1500aes3
 def check_compatible(state, path, backbone=None, manifest=None):
     "Raise a `ZragError` naming what differs when `state` was made on another backbone or corpus."
     if backbone is not None:
@@ -183,6 +188,7 @@ def check_compatible(state, path, backbone=None, manifest=None):
                             f"hash {cm['corpus_hash'][:12]}): {diff}. Use the corpus it was trained on "
                             f"(the run folder's corpus.json) or train a new write checkpoint (new run_name).")
 
+# %% ../nbs/08_write.ipynb #4f1500aes4
 def load_write_checkpoint(path, backbone=None, manifest=None):
     "Load a write checkpoint, checking it against `backbone` and the corpus `manifest` when given."
     path = Path(path)
@@ -260,6 +266,7 @@ def _moments(opt_state, fn):
         st['state'][0] = {k: fn(v) if torch.is_tensor(v) and v.dim() else v for k, v in st['state'][0].items()}
     return st
 
+# %% ../nbs/08_write.ipynb #wshards1
 @patch
 def _load_state(self: WriteTrainer, st):
     "Load a checkpoint's memory and optimiser state; keep this process's z rows and their moments."
@@ -268,6 +275,7 @@ def _load_state(self: WriteTrainer, st):
     self.z.data.copy_(self.world.part(self.memory.z.data))
     self.opt.load_state_dict(_moments(st['optimizer'], self.world.part))
 
+# %% ../nbs/08_write.ipynb #wshards2
 @patch
 def _gather(self: WriteTrainer):
     "Every process's z rows back into `memory.z`; returns the optimiser state with z's moments in full."
@@ -284,6 +292,7 @@ def _batch_z(self: WriteTrainer, batch, mine):
     zb[mine] = self.z.data[[batch[b] // self.world.size for b in mine]]
     return all_sum(zb).requires_grad_(True)
 
+# %% ../nbs/08_write.ipynb #wsteps1
 @patch
 def _backbone_grad(self: WriteTrainer, prefix, ids, mask, keep, mine):
     "Each document's loss [B] and the batch mean's gradient at the soft tokens `prefix` [B, m, H]."
@@ -295,6 +304,7 @@ def _backbone_grad(self: WriteTrainer, prefix, ids, mask, keep, mine):
         grad[mine], per_doc[mine] = pre.grad, nll.detach().cpu()
     return all_sum(grad), all_sum(per_doc)
 
+# %% ../nbs/08_write.ipynb #wsteps2
 @patch
 def step(self: WriteTrainer, batch, generator):
     "One optimisation step on documents `batch` (global indices): (each document's loss [B], kept share, tokens)."
@@ -348,6 +358,7 @@ def fit(self: WriteTrainer, resume=True, progress=True, on_step=None):
     bar.close()
     return self.history
 
+# %% ../nbs/08_write.ipynb #wfits1
 @patch
 def _end_epoch(self: WriteTrainer, e, doc_loss, kept, ntok, sec):
     "Record epoch `e` (`doc_loss` [N]); gather the memory; the main process saves the checkpoint and the log."
@@ -409,6 +420,7 @@ def write_new_documents(backbone, memory, docs, steps=100, lr=0.1, seed=0, init_
     new.z = torch.nn.Parameter(torch.cat([memory.z.detach(), zs.to(memory.z.device)]), requires_grad=False)
     return new, losses
 
+# %% ../nbs/08_write.ipynb #60bb5fb2s1
 def write_new_document(backbone, memory, ids, steps=100, lr=0.1, seed=0, init_std=0.02):
     "A memory with one more document (token ids `ids`, EOS included), its z trained with the projection frozen."
     new, losses = write_new_documents(backbone, memory, [ids], steps, lr, seed, init_std)
@@ -441,6 +453,7 @@ def check_fits_backbone(cfg, backbone):
                         f"{cfg.m_tokens + cfg.max_doc_tokens} positions, but backbone {backbone.name} reads at most "
                         f"{ctx}. Lower -p m_tokens or -p max_doc_tokens.")
 
+# %% ../nbs/08_write.ipynb #wstages1
 def write_stage(params, progress=True):
     "Run the write phase for `params` into its run folder; return a summary dict."
     rd = run_path(params)
@@ -469,6 +482,7 @@ def memory_hash(memory):
     return sha256_bytes(b''.join(t.detach().cpu().contiguous().numpy().tobytes()
                                  for _, t in sorted(memory.state_dict().items())))
 
+# %% ../nbs/08_write.ipynb #wopens1
 @dataclass
 class WrittenRun:
     "What the write stage left in a run folder, checked against each other: a frozen memory to read from."
@@ -503,6 +517,7 @@ def run_backbone_config(run_dir):
     p = json.loads(man.read_text()).get('params', {}) if man.is_file() else {}
     return BackboneConfig(**{f.name: p[f.name] for f in fields(BackboneConfig) if f.name in p})
 
+# %% ../nbs/08_write.ipynb #wopen2s1
 def open_written_run(params=None, run_dir=None):
     "The write stage's outputs of the run of `params` (or the folder `run_dir`, with its own backbone settings)."
     rd = run_path(params) if params is not None else Path(run_dir)
