@@ -11,7 +11,7 @@ import numpy as np, torch
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, encode_docs
-from zrag.analysis import nll_matrix, nll_pair
+from zrag.probes import nll_matrix, nll_pair
 
 
 def matmul_rate(n=2048, reps=10):

@@ -8,6 +8,7 @@ after the first (warm-up) of `train_log.jsonl`'s tokens/s (real tokens of the gl
 speed-up and the scaling efficiency (speed-up / 2), and a last line of JSON."""
 import argparse, json, os, statistics, subprocess, sys, tempfile
 from pathlib import Path
+from zrag.stages import stage_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -23,7 +24,7 @@ def run(nproc, threads, runs_dir, a):
     r = subprocess.run(cmd + params, cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS=str(threads)),
                        capture_output=True, text=True)
     if r.returncode: raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
-    log = [json.loads(line) for line in (Path(runs_dir) / 'smoke' / '01_write' / 'train_log.jsonl').open()]
+    log = [json.loads(line) for line in (stage_dir(Path(runs_dir) / 'smoke', 'write') / 'train_log.jsonl').open()]
     return statistics.median(h['tokens_per_s'] for h in log[1:])
 
 

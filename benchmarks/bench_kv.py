@@ -10,7 +10,7 @@ import argparse, os, threading, time
 import numpy as np, torch
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.write import WriteConfig, DocMemory
-from zrag.read import memory_kv, compose, read_generate
+from zrag.kv import memory_kv, compose, read_generate
 from zrag.evidence import encode_evidence
 
 

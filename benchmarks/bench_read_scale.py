@@ -1,4 +1,4 @@
-"""Phase 4: the two-stage read (`zrag.scale`) against today's full read (`zrag.read`) at N = 2,000, 10,000 and
+"""Phase 4: the two-stage read (`zrag.scale`) against today's full read (`zrag.kv`) at N = 2,000, 10,000 and
 100,000 memories, bundled SmolLM2-135M, fp32, memories of the default shape (16 x 256), on this machine's cores.
 
 Each (N, mode) runs in a process of its own, so that its peak RSS (the kernel's ru_maxrss: the backbone, the stored
@@ -15,15 +15,17 @@ ratios full / two-stage. The two-stage evidence is timed twice: cold (its k memo
 question whose documents were not read recently) and warm (kept in the cache, as the full read's prebuilt cache
 always is).
 
-    .venv/bin/python benchmarks/bench_read_scale.py [--sizes 2000 10000 100000] [--top-k 8] [--compile] [--save FILE]
+    .venv/bin/python benchmarks/bench_read_scale.py [--sizes 2000 10000 100000] [--top-k 8] [--compile] \
+        [--save [FILE]]
 
-The last line printed is a JSON object with those figures per N; `--save` also writes it to FILE (the comparison
-report plots `05_read/scale_latency.json` of its run when it exists).
+The last line printed is a JSON object with those figures per N; `--save` also writes it to FILE (alone: to
+`benchmarks/results/scale_latency.json`; never inside a run folder). The comparison report draws it when given its
+path: `zrag compare -f PARAMS -p scale_latency_file FILE`.
 """
 import argparse, json, resource, subprocess, sys, time
-from pathlib import Path
 import numpy as np, torch
 from torch import nn
+from diagnostics.run_args import save_option, save_json
 
 QUESTIONS = ['Which river flows through the capital of the country where Ada Venn was born?',
              'Who designed the bridge that opened in the same year as the first museum of the city?',
@@ -46,7 +48,8 @@ def memory(n, hidden):
 def child_two_stage(bb, n, a):
     "TTFT, 64-token latency and per-key cost of the two-stage read over `n` memories."
     from zrag.route import Router
-    from zrag.scale import TwoStageReader, KVCache, routing_keys, two_stage_read
+    from zrag.kv import KVCache
+    from zrag.scale import TwoStageReader, routing_keys, two_stage_read
     from zrag.evidence import encode_evidence
     mem = memory(n, bb.hidden_size)
     router = Router(bb.hidden_size, bb.hidden_size, 128).eval().requires_grad_(False)
@@ -77,7 +80,7 @@ def child_two_stage(bb, n, a):
 
 def child_full(bb, n, a):
     "TTFT and 64-token latency of today's full read over `n` memories, its cache built once."
-    from zrag.read import memory_kv, compose, read_generate
+    from zrag.kv import memory_kv, compose, read_generate
     from zrag.evidence import encode_evidence
     mem = memory(n, bb.hidden_size)
     prompts = [encode_evidence(bb.tokenizer, q)[0] for q in QUESTIONS]
@@ -162,7 +165,7 @@ def main():
     ap.add_argument('--compile', action='store_true',
                     help="both modes with the model's forward compiled (torch.compile, dynamic shapes; compiling and "
                          "a first read of every shape happen before anything is timed)")
-    ap.add_argument('--save', type=Path, help='also write the JSON figures to this file')
+    save_option(ap, 'scale_latency.json')
     ap.add_argument('--child', choices=['two_stage', 'full'], help=argparse.SUPPRESS)
     ap.add_argument('--n', type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -174,9 +177,7 @@ def main():
     table(res, a)
     out = {'top_k': a.top_k, 'cache_mb': a.cache_mb, 'new_tokens': a.new_tokens, 'compile': a.compile, 'sizes': res,
            'targets': targets(res)}
-    if a.save:
-        from zrag.core import atomic_write_json
-        atomic_write_json(a.save, out)
+    save_json(a.save, out)
     print(json.dumps(out))
 
 

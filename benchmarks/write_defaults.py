@@ -10,11 +10,11 @@ import argparse, json, tempfile, time
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, WriteTrainer, generate_from_z
-from zrag.analysis import nll_matrix, confusion_metrics
+from zrag.probes import nll_matrix, confusion_metrics
 
 
 def identification(bb, memory, seqs, eval_tokens):
-    "A1 on these documents (zrag.analysis): top-1 share and margins."
+    "A1 on these documents (zrag.probes): top-1 share and margins."
     m = confusion_metrics(nll_matrix(bb, memory, seqs, eval_tokens), k_worst=0)
     return {'top1': f"{round(m['top1'] * m['n'])}/{m['n']}", 'margin_mean': round(m['margin']['mean'], 3),
             'margin_min': round(m['margin']['min'], 3)}

@@ -2,9 +2,27 @@
 import os, sys, json, shutil, subprocess
 from pathlib import Path
 import pytest
+from zrag.core import read_jsonl
+from zrag.stages import META_DIR, stage_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 HOTPOT = Path(os.environ.get('ZRAG_HOTPOTQA_DIR', ROOT.parent / 'shared' / 'data' / 'hotpotqa'))
+
+# The documented layout of a run folder (01_stages): the one place in the tests that spells its folder names.
+# `test_house` checks the registry against it; every other test asks the registry (`stage_dir`, `META_DIR`).
+LAYOUT = {'meta': '00_meta', 'write': '01_write', 'analyze': '02_analyze', 'evidence': '03_evidence',
+          'route': '04_route', 'read': '05_read', 'compare': '06_compare'}
+OLD_READ = '06_read'        # the read stage's folder before the route stage: a run folder holding it is refused
+
+
+def run_manifest(run_dir):
+    "The path of the run manifest of `run_dir`, in the registry's meta folder."
+    return Path(run_dir) / META_DIR / 'run_manifest.json'
+
+
+def read_manifest(run_dir):
+    "The run manifest of `run_dir`, parsed."
+    return json.loads(run_manifest(run_dir).read_text())
 
 
 @pytest.fixture(scope='session')
@@ -93,8 +111,6 @@ def pipeline_copy(pipeline, tmp_path):
 def check_resume_equals_uninterrupted(runs_dir, stage, epochs_key, metrics_file):
     """On a copy of the pipeline (2 epochs): the stage trained afresh for 1 epoch, then run with 2, trains only the
     second epoch and ends with the pipeline's losses: every resumed run equals an uninterrupted one."""
-    from zrag.core import read_jsonl
-    from zrag.stages import stage_dir
     out = stage_dir(runs_dir / 'smoke', stage)
     losses = lambda: [(h['train_loss'], h['val_loss']) for h in json.loads((out / metrics_file).read_text())['history']]
     n_log, uninterrupted = len(read_jsonl(out / 'train_log.jsonl')), losses()

@@ -3,8 +3,11 @@ import json, re
 import numpy as np, pytest
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, DocMemory, encode_docs
-from zrag.analysis import nll_matrix, nll_pair
-from zrag.core import load_params, ZragError
+from zrag.probes import nll_matrix, nll_pair
+from zrag.core import ZragError
+from zrag.params import load_params
+from zrag.stages import stage_dir
+from conftest import ROOT, read_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +23,7 @@ def test_batched_matrix_equals_reference_on_bundled_model(smollm):
 
 def test_report_through_papermill(smoke_analyzed, tmp_path):
     rd, r = smoke_analyzed                                                  # the shared smoke write, analyzed
-    an = rd / '02_analyze'
+    an = stage_dir(rd, 'analyze')
     assert f"report: {an / 'phase1_report.html'}" in r.stdout
     for f in ['01_verification/A1_confusion/nll_matrix.npy', '01_verification/A1_confusion/confusion_metrics.json',
               '01_verification/A1_confusion/confusion_table.csv',
@@ -48,7 +51,7 @@ def test_report_through_papermill(smoke_analyzed, tmp_path):
     assert m['top1'] == float(np.mean(strictly_lowest))
     b1 = json.loads((an / '02_ablations/B1_alpha/metrics_alpha_0.json').read_text())
     assert b1['top1'] == 0.0 and b1['alpha'] == 0.0
-    man = json.loads((rd / '00_meta/run_manifest.json').read_text())
+    man = read_manifest(rd)
     assert set(man['stages']) == {'write', 'analyze'} and man['status'] == 'ok'
     assert '| A1 top-1 |' in (an / '03_summary/dashboard.md').read_text()
     # the seed report's diagnostics, from this run: significance, difficulty, clusters, dynamics
@@ -63,7 +66,6 @@ def test_report_through_papermill(smoke_analyzed, tmp_path):
     # the explorer runs against the same run folder; headless, without widgets (nbclient can stall on an Output widget's
     # clear_output with no front end: seen once in four fresh-clone CI runs here)
     import papermill as pm
-    from conftest import ROOT
     pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'),
                         parameters={'run_dir': str(rd), 'widgets': False},
                         kernel_name='python3', progress_bar=False, cwd=str(ROOT), execution_timeout=600)
@@ -84,7 +86,6 @@ def test_analyze_without_checkpoint(tmp_path, cli):
 
 def test_explorer_without_a_run_says_which_command_makes_one(tmp_path):
     import papermill as pm
-    from conftest import ROOT
     with pytest.raises(pm.PapermillExecutionError) as e:
         pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'),
                             parameters={'run_dir': 'runs/nope', 'widgets': False}, kernel_name='python3',

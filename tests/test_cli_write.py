@@ -2,17 +2,19 @@
 import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
-from conftest import ROOT, smoke_args as _base
+from zrag.stages import stage_dir
+from conftest import ROOT, smoke_args as _base, run_manifest, read_manifest
 
 pytestmark = pytest.mark.integration
 
 
 def test_write_smoke_run_folder(smoke_copy, cli):
     rd = smoke_copy / 'smoke'
-    for f in ['corpus.json', 'corpus_manifest.json', '01_write/checkpoint.pt', '01_write/train_log.jsonl',
-              '01_write/summary.md', '00_meta/run_manifest.json']:
-        assert (rd / f).is_file(), f
-    man = json.loads((rd / '00_meta/run_manifest.json').read_text())
+    wd = stage_dir(rd, 'write')
+    for f in [rd / 'corpus.json', rd / 'corpus_manifest.json', wd / 'checkpoint.pt', wd / 'train_log.jsonl',
+              wd / 'summary.md', run_manifest(rd)]:
+        assert f.is_file(), f
+    man = read_manifest(rd)
     assert man['status'] == 'ok' and man['stages']['write']['status'] == 'ok'
     assert man['params']['n_docs'] == 4 and man['param_sources']['runs_dir'] == '-p runs_dir'
     assert 'torch' in man['versions'] and man['machine']['cpu_count']
@@ -20,7 +22,7 @@ def test_write_smoke_run_folder(smoke_copy, cli):
     # a second call with more epochs resumes: the log continues, nothing is retrained
     r = cli(*_base(smoke_copy, '-p', 'epochs', '3'))
     assert r.returncode == 0, r.stderr
-    log = [json.loads(l) for l in (rd / '01_write/train_log.jsonl').read_text().splitlines()]
+    log = [json.loads(l) for l in (wd / 'train_log.jsonl').read_text().splitlines()]
     assert [x['epoch'] for x in log] == [1, 2, 3]
 
 
@@ -50,7 +52,7 @@ def test_interrupt_then_resume_matches_uninterrupted(tmp_path):
     args = ['write', '-f', 'params/smoke.yaml', '-q', '-p', 'epochs', '10', '-p', 'batch_size', '2']
     full = subprocess.run([exe, *args, '-p', 'runs_dir', tmp_path / 'a'], cwd=ROOT, capture_output=True, text=True)
     assert full.returncode == 0, full.stderr
-    ck = tmp_path / 'b' / 'smoke' / '01_write' / 'checkpoint.pt'
+    ck = stage_dir(tmp_path / 'b' / 'smoke', 'write') / 'checkpoint.pt'
     # A job started in the background by a shell inherits SIGINT as ignored, and Python then never raises
     # KeyboardInterrupt: give the child the default disposition, as a terminal's Ctrl-C would find it.
     p = subprocess.Popen([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT,
@@ -66,7 +68,7 @@ def test_interrupt_then_resume_matches_uninterrupted(tmp_path):
     assert p.returncode == 130 and b'run the same command again to resume' in err
     again = subprocess.run([exe, *args, '-p', 'runs_dir', tmp_path / 'b'], cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    a = torch.load(tmp_path / 'a/smoke/01_write/checkpoint.pt', weights_only=False)
+    a = torch.load(stage_dir(tmp_path / 'a' / 'smoke', 'write') / 'checkpoint.pt', weights_only=False)
     b = torch.load(ck, weights_only=False)
     assert torch.equal(a['memory']['z'], b['memory']['z'])
     assert [h['loss'] for h in a['history']] == [h['loss'] for h in b['history']]

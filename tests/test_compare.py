@@ -4,6 +4,8 @@ import json, re
 import pytest
 from zrag.core import read_jsonl
 from zrag.answer import LocalReader, EndpointReader, AnswerCache, answer_all, serve_chat_completions
+from zrag.stages import stage_dir
+from conftest import read_manifest
 
 pytestmark = pytest.mark.integration
 PAIRS = [('Which river flows through Velmora?', 'Velmora. Velmora is a harbour city on the Ostra river.'),
@@ -56,7 +58,7 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     r = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10',
             '-p', 'reader_api_key', secret, '-q')
     assert r.returncode == 0, r.stderr[-3000:]
-    out = tmp_path / 'smoke' / '06_compare'
+    out = stage_dir(tmp_path / 'smoke', 'compare')
     c = json.loads((out / 'comparison.json').read_text())
     assert c['methods']['bm25']['available'] and c['methods']['dense']['available']
     assert c['methods']['none']['retrieval'] is None
@@ -69,22 +71,41 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     for f in (tmp_path / 'smoke').rglob('*'):
         if f.is_file(): assert secret.encode() not in f.read_bytes(), f
     assert secret not in r.stdout + r.stderr
-    man = json.loads((tmp_path / 'smoke' / '00_meta' / 'run_manifest.json').read_text())
+    man = read_manifest(tmp_path / 'smoke')
     assert man['params']['reader_api_key'] == '***'
-    # a second run reuses the indexes and every cached answer
-    r2 = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-q')
+    assert 'No scale measurement given' in (out / 'comparison_report.html').read_text()
+    # a second run reuses the indexes and every cached answer; its report draws the benchmark files it is given
+    lat, qual = _scale_files(tmp_path / 'benchmarks')
+    r2 = cli('compare', '-f', 'params/smoke.yaml', '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10', '-q',
+             '-p', 'scale_latency_file', lat, '-p', 'scale_quality_file', qual)
     assert r2.returncode == 0, r2.stderr[-3000:]
     c2 = json.loads((out / 'comparison.json').read_text())
     assert all(c2['methods'][m]['newly_answered'] == 0 for m in ('none', 'bm25', 'dense'))
     assert 'loaded' in c2['methods']['bm25']['note']
+    assert (out / 'artifacts' / 'scale_vs_n.png').is_file()
+    assert 'No scale measurement given' not in (out / 'comparison_report.html').read_text()
+
+
+def _scale_files(d):
+    "Two small files in the shapes that bench_read_scale.py and read_scale_quality.py save."
+    d.mkdir()
+    lat = {'sizes': {str(n): {'two_stage': {'ttft': 0.1, 'evidence_s': 0.5, 'evidence_warm_s': 0.3},
+                              'full': {'ttft': 0.02 * n, 'evidence_s': 0.1 * n}} for n in (10, 40)}}
+    recall = lambda ks, v: {f'recall@{k}': v for k in ks}
+    qual = {'rows': [{'n_docs': n, 'first_stage': recall((8, 32, 128), 8 / n), 'attention': recall((8, 32), 4 / n)}
+                     for n in (10, 40)]}
+    (d / 'lat.json').write_text(json.dumps(lat))
+    (d / 'qual.json').write_text(json.dumps(qual))
+    return d / 'lat.json', d / 'qual.json'
 
 
 def test_compare_rows_of_the_pipeline(pipeline):
     "zrag's rows come from the evidence and read stages of the same run, beside the baselines."
-    c = json.loads((pipeline / '06_compare' / 'comparison.json').read_text())
+    out = stage_dir(pipeline, 'compare')
+    c = json.loads((out / 'comparison.json').read_text())
     assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read', 'zrag_read_two_stage'}
     assert all(m['available'] for m in c['methods'].values())
-    gens = read_jsonl(pipeline / '03_evidence' / 'generations.jsonl')
+    gens = read_jsonl(stage_dir(pipeline, 'evidence') / 'generations.jsonl')
     assert c['n_test'] == len({g['qid'] for g in gens})
-    html = (pipeline / '06_compare' / 'comparison_report.html').read_text()
+    html = (out / 'comparison_report.html').read_text()
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64', html)) == 4

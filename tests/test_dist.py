@@ -6,7 +6,7 @@ import numpy as np
 import pytest, torch
 from conftest import ROOT, zrag_cli
 from zrag.stages import stage_dir
-from zrag.analysis import PHASE1_DIRS
+from zrag.probes import PHASE1_DIRS
 
 pytestmark = pytest.mark.integration
 

@@ -4,6 +4,7 @@ import numpy as np, pytest
 from zrag.core import read_jsonl
 from zrag.data import load_corpus, CorpusConfig
 from zrag.evidence import EvidenceConfig, build_evidence_dataset, METRICS
+from zrag.stages import stage_dir
 from conftest import pipeline_args, smoke_args, check_resume_equals_uninterrupted
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ def test_no_leakage_on_the_bundled_corpus():
 
 
 def test_evidence_outputs(pipeline):
-    ev = pipeline / '03_evidence'
+    ev = stage_dir(pipeline, 'evidence')
     for f in ['dataset/samples.jsonl', 'dataset/manifest.json', 'dataset/preview.md', 'train_log.jsonl', 'state.pt',
               'adapter_best/adapter_config.json', 'adapter_best/adapter_model.safetensors',
               'adapter_best/zrag_meta.json', 'generations.jsonl', 'evidence_metrics.json', 'regression.json',

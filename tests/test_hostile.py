@@ -5,6 +5,8 @@ import errno, gzip, hashlib, json, os, shutil, tempfile
 from pathlib import Path
 import pytest
 from zrag.cli import main
+from zrag.stages import stage_dir
+from conftest import OLD_READ, run_manifest, read_manifest
 
 SMOKE = ['-f', 'params/smoke.yaml', '-q']
 GOOD = {'question_id': 'a', 'question_text': 'q?', 'answers_objects': [{'spans': ['x']}],
@@ -51,12 +53,19 @@ BAD_PARAMS = [
     (['epochs', '[1, 2]'], "'epochs': must be int, got list"),
     (['n_docs', '100000'], "(the file holds 34)"),
     (['stages', '[]'], "'stages': must name at least one stage"),
+    (['scale_quality_file', 'quality.csv'], "'scale_quality_file': must be '' or a .json file"),
 ]
 
 
 @pytest.mark.parametrize('kv,expect', BAD_PARAMS, ids=[k[0] + '=' + k[1][:12] for k, _ in BAD_PARAMS])
 def test_bad_parameter(kv, expect, tmp_path, capsys):
     refused(capsys, tmp_path, 'run', *SMOKE, '-p', 'runs_dir', tmp_path, '-p', *kv, expect=expect)
+
+
+def test_a_missing_benchmark_file_names_the_benchmark(tmp_path, capsys):
+    "A benchmark file given to the compare stage but absent stops it before the backbone loads."
+    refused(capsys, tmp_path, 'compare', *SMOKE, '-p', 'runs_dir', tmp_path / 'runs', '-p', 'scale_latency_file',
+            tmp_path / 'nope.json', expect='nope.json: no such file. `benchmarks/bench_read_scale.py --save FILE`')
 
 
 def test_runs_dir_is_a_file(tmp_path, capsys):
@@ -89,7 +98,7 @@ def test_bad_params_files(tmp_path, capsys):
 
 
 def test_bom_and_yaml11_floats_are_accepted(tmp_path):
-    from zrag.core import load_params
+    from zrag.params import load_params
     p = tmp_path / 'bom.yaml'; p.write_bytes('\ufeffseed: 3\nlr_z: 1e-3\n'.encode('utf-8'))
     params = load_params(p)
     assert (params.run.seed, params.write.lr_z) == (3, 0.001)
@@ -185,22 +194,26 @@ def test_refusals_leave_the_run_folder_as_it_was(written, capsys):
     rd = written / 'smoke'
     base = ['write', *SMOKE, '-p', 'runs_dir', written]
     refused(capsys, written, *base, '-p', 'lr_z', '0.5', expect='other parameters (lr_z)')
-    refused(capsys, written, *base, '-p', 'seed', '1')                  # other splits: refused before corpus.json
+    # another seed draws other documents: refused by the write checkpoint, naming them, before corpus.json changes
+    line = refused(capsys, written, *base, '-p', 'seed', '1', expect='checkpoint.pt was trained on another corpus')
+    assert 'missing:' in line and 'not in the checkpoint:' in line and "the run folder's corpus.json" in line
     refused(capsys, written, *base, '-p', 'm_tokens', '100000', expect='reads at most 8192')
     refused(capsys, written, 'evidence', *SMOKE, '-p', 'runs_dir', written, expect='evidence data set has no')
-    (rd / '06_read').mkdir()
-    refused(capsys, written, *base, expect='written by an older zrag'); (rd / '06_read').rmdir()
-    good = (rd / '01_write' / 'checkpoint.pt').read_bytes()
-    (rd / '01_write' / 'checkpoint.pt').write_bytes(good[:1000])
+    (rd / OLD_READ).mkdir()
+    refused(capsys, written, *base, expect='written by an older zrag')
+    (rd / OLD_READ).rmdir()
+    ck = stage_dir(rd, 'write') / 'checkpoint.pt'
+    good = ck.read_bytes()
+    ck.write_bytes(good[:1000])
     refused(capsys, written, *base, expect='not a readable checkpoint')
-    (rd / '01_write' / 'checkpoint.pt').write_bytes(good)
-    (rd / '00_meta' / 'run_manifest.json').write_text('{"half')
+    ck.write_bytes(good)
+    run_manifest(rd).write_text('{"half')
     refused(capsys, written, *base, expect='run_manifest.json is damaged')
 
 
 @pytest.mark.integration
 def test_resume_false_moves_the_old_checkpoint_aside(written, capsys):
-    rd = written / 'smoke' / '01_write'
+    rd = stage_dir(written / 'smoke', 'write')
     old = (rd / 'checkpoint.pt').read_bytes()
     assert main(['write', *SMOKE, '-p', 'runs_dir', str(written), '-p', 'lr_z', '0.5', '-p', 'resume', 'false']) == 0
     aside = list(rd.glob('replaced-*/checkpoint.pt'))
@@ -227,11 +240,11 @@ def test_file_system_faults(written, capsys, monkeypatch):
 def test_corrupt_training_states_and_a_dead_endpoint(pipeline, tmp_path, capsys):
     shutil.copytree(pipeline, tmp_path / 'smoke')
     args = [*SMOKE, '-p', 'runs_dir', tmp_path, '-p', 'n_docs', '10']
-    for stage, folder in (('evidence', '03_evidence'), ('read', '05_read')):
-        st = tmp_path / 'smoke' / folder / 'state.pt'
+    for stage in ('evidence', 'read'):
+        st = stage_dir(tmp_path / 'smoke', stage) / 'state.pt'
         st.write_bytes(st.read_bytes()[:500])
         refused(capsys, tmp_path, stage, *args, expect='is not a readable training state')
-    (tmp_path / 'smoke' / '04_route' / 'router.pt').write_bytes(b'not a router')
+    (stage_dir(tmp_path / 'smoke', 'route') / 'router.pt').write_bytes(b'not a router')
     refused(capsys, tmp_path, 'read', *args, '-p', 'read_route_bias', '1', expect='router.pt is damaged')
     refused(capsys, tmp_path, 'read', *args, '-p', 'read_mode', 'two_stage', expect='router.pt is damaged')
     refused(capsys, tmp_path, 'compare', *args, '-p', 'reader', 'openai', '-p', 'reader_base_url',
@@ -248,10 +261,10 @@ def test_the_key_is_in_no_file_of_the_run(written, capsys):
         assert main(['write', '-f', str(f), '-q', '-p', 'runs_dir', str(written), *spelling]) == 0
         out, err = capsys.readouterr()
         assert key not in out + err
-    man = json.loads((written / 'smoke' / '00_meta' / 'run_manifest.json').read_text())
+    man = read_manifest(written / 'smoke')
     assert man['params']['reader_api_key'] == '***' and len(man['history']) >= 4
     for p in (written / 'smoke').rglob('*'):
         if p.is_file(): assert key.encode() not in p.read_bytes(), p
     umask = os.umask(0); os.umask(umask)
     mode = lambda p: os.stat(p).st_mode & 0o777
-    assert mode(written / 'smoke' / '00_meta' / 'run_manifest.json') == 0o666 & ~umask   # not mkstemp's 0600
+    assert mode(run_manifest(written / 'smoke')) == 0o666 & ~umask   # not mkstemp's 0600

@@ -7,14 +7,14 @@ import numpy as np
 import pytest, torch
 from zrag.backbone import NF4
 from zrag.stages import stage_dir
-from zrag.analysis import PHASE1_DIRS
+from zrag.probes import PHASE1_DIRS
+from conftest import zrag_cli, read_manifest
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope='module')
 def q4_run(tmp_path_factory):
-    from conftest import zrag_cli
     rd = tmp_path_factory.mktemp('q4')
     r = zrag_cli('run', '-f', 'params/smoke.yaml', '-p', 'runs_dir', rd, '-p', 'n_docs', '10', '-p', 'load_in_4bit',
                  'true', '-p', 'stages', '[write, analyze, evidence, read]', '-q')
@@ -28,7 +28,7 @@ def test_4bit_write_and_a1(q4_run):
     assert all(np.isfinite(h['loss']) for h in ck['history'])
     nll = np.load(stage_dir(q4_run, 'analyze') / PHASE1_DIRS['A1'] / 'nll_matrix.npy')
     assert nll.shape == (10, 10) and np.isfinite(nll).all()
-    man = json.loads((q4_run / '00_meta' / 'run_manifest.json').read_text())
+    man = read_manifest(q4_run)
     assert man['params']['load_in_4bit'] is True and 'bitsandbytes' in man['versions']
 
 

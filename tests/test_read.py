@@ -3,11 +3,12 @@
 import json
 import numpy as np, pytest, torch
 from zrag.core import read_jsonl
+from zrag.stages import stage_dir
 from conftest import pipeline_args, check_resume_equals_uninterrupted
 from zrag.data import load_corpus, CorpusConfig
-from zrag.write import WriteConfig, DocMemory, WriteTrainer, encode_docs
-from zrag.read import memory_kv, compose, read_forward, reference_forward, rewind, write_new_document
-from zrag.analysis import nll_matrix
+from zrag.write import WriteConfig, DocMemory, WriteTrainer, encode_docs, write_new_document
+from zrag.kv import memory_kv, compose, read_forward, reference_forward, rewind
+from zrag.probes import nll_matrix
 
 pytestmark = pytest.mark.integration
 
@@ -48,24 +49,25 @@ def test_adding_a_document_keeps_the_old_ones(smollm, tmp_path):
 
 
 def test_read_outputs(pipeline):
-    rm = json.loads((pipeline / '05_read' / 'read_metrics.json').read_text())
-    c = json.loads((pipeline / '06_compare' / 'comparison.json').read_text())
+    rd = stage_dir(pipeline, 'read')
+    rm = json.loads((rd / 'read_metrics.json').read_text())
+    c = json.loads((stage_dir(pipeline, 'compare') / 'comparison.json').read_text())
     assert rm['memory_unchanged'] and rm['n_test'] == c['n_test']
     assert rm['routing']['mrr'] == c['methods']['zrag_read']['retrieval']['mrr']
     assert {r['pool_size'] for r in rm['curve']} == {2, 10}
     assert set(rm['routing_controls']) == {'prior', 'chance', 'profile_correlation'}
     assert 'mrr' in rm['routing_controls']['prior']
-    gens = read_jsonl(pipeline / '05_read' / 'generations.jsonl')
+    gens = read_jsonl(rd / 'generations.jsonl')
     assert len(gens) == rm['n_test'] and all(sorted(g['ranked']) == list(range(rm['n_docs'])) for g in gens)
     # the routing loss and the pool curriculum were on: each step logs both losses
-    log = read_jsonl(pipeline / '05_read' / 'train_log.jsonl')
+    log = read_jsonl(rd / 'train_log.jsonl')
     assert rm['read_route_loss'] == 0.5 and rm['read_pool_schedule'] == [4, 0]
     assert all(np.isfinite(r['route_loss']) and r['route_loss'] >= 0 for r in log)
 
 
 def test_read_resumes_exactly(pipeline_copy, cli):
     "Run again, the read stage trains nothing and evaluates the same; a resumed run equals an uninterrupted one."
-    rd = pipeline_copy / 'smoke' / '05_read'
+    rd = stage_dir(pipeline_copy / 'smoke', 'read')
     rm = json.loads((rd / 'read_metrics.json').read_text())
     n_rlog = len(read_jsonl(rd / 'train_log.jsonl'))
     r = cli(*pipeline_args(pipeline_copy, cmd='read'))

@@ -8,6 +8,7 @@ from zrag.data import load_corpus, CorpusConfig
 from zrag.core import ZragError
 from zrag.route import (RouteConfig, Router, training_set, fit_router, layer_ids, pseudo_queries, memory_features,
                         save_router, load_router)
+from zrag.stages import stage_dir
 from conftest import pipeline_args
 
 CFG = RouteConfig(route_epochs=3, route_layers=[0.5, 1.0], route_dim=8)
@@ -74,7 +75,7 @@ def test_tied_router_round_trip(tmp_path):
 @pytest.mark.integration
 def test_route_outputs(pipeline):
     "The smoke pipeline's route stage: one table of every ranking on every question, the report, the read biased."
-    out = pipeline / '04_route'
+    out = stage_dir(pipeline, 'route')
     m = json.loads((out / 'routing_metrics.json').read_text())
     corpus = json.loads((pipeline / 'corpus.json').read_text())
     assert m['trained_on'] == 'pseudo-queries' and m['n_questions'] == len(corpus['questions'])
@@ -87,13 +88,13 @@ def test_route_outputs(pipeline):
     assert m['key_map'] == 'tied' and u['mrr']['n'] == len(corpus['documents']) and 0 < u['chance_mrr'] < 1
     assert 'Documents unseen by the router' in (out / 'routing_report.html').read_text()
     assert len(read_jsonl(out / 'per_question.jsonl')) == m['n_questions']
-    state = torch.load(pipeline / '05_read' / 'state.pt', weights_only=False)
+    state = torch.load(stage_dir(pipeline, 'read') / 'state.pt', weights_only=False)
     assert 'router' in state['identity'] and state['identity']['read']['read_route_bias'] == 1.0
 
 
 @pytest.mark.integration
 def test_read_with_a_router_bias_needs_the_route_stage(pipeline_copy, cli):
-    (pipeline_copy / 'smoke' / '04_route' / 'router.pt').unlink()
+    (stage_dir(pipeline_copy / 'smoke', 'route') / 'router.pt').unlink()
     r = cli(*pipeline_args(pipeline_copy, cmd='read'))
     assert r.returncode == 2 and 'run the route stage first' in r.stderr
 

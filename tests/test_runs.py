@@ -2,6 +2,8 @@
 import re, shutil
 import pytest
 from conftest import smoke_args
+from zrag.stages import STAGES
+from zrag.runs import write_run_index
 
 pytestmark = pytest.mark.integration
 
@@ -12,12 +14,12 @@ def test_runs_lists_and_compares(smoke_analyzed, cli):
     shutil.copytree(a, root / 'b')                      # the same write, analyzed again with one parameter changed
     r = cli(*smoke_args(root, '-p', 'run_name', 'b', '-p', 'top_k', '2', cmd='analyze'))
     assert r.returncode == 0, r.stderr[-3000:]
-    r = cli('runs', '--runs-dir', root)
+    r = cli('runs', '-p', 'runs_dir', root)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert [l.split()[:3] for l in lines] == [['a', 'ok', 'write,analyze'], ['b', 'ok', 'write,analyze']]
     assert all('n_docs=4' in l and 'a1_top1=' in l for l in lines)
-    r = cli('runs', '--runs-dir', root, '--compare', 'a', 'b')
+    r = cli('runs', '-p', 'runs_dir', root, '--compare', 'a', 'b')
     assert r.returncode == 0, r.stderr
     page = root / 'compare_a_vs_b.html'
     assert r.stdout.strip() == f'comparison: {page}'
@@ -29,5 +31,25 @@ def test_runs_lists_and_compares(smoke_analyzed, cli):
     assert 'evidence.' not in html                               # only the stages both ran
     n_png = len(list(a.rglob('*.png')))
     assert html.count('<img src="data:image/png;base64,') == 2 * n_png and n_png == 8
-    r = cli('runs', '--runs-dir', root, '--compare', 'a', 'nope')
+    r = cli('runs', '-p', 'runs_dir', root, '--compare', 'a', 'nope')
     assert r.returncode == 2 and 'nope is not a readable run folder' in r.stderr
+
+
+def test_the_run_page(smoke_analyzed, cli, tmp_path):
+    "Every stage command rewrites runs/<name>/index.html: each stage's status, numbers and report, escaped, no script."
+    a, _ = smoke_analyzed
+    b = tmp_path / 'b'
+    shutil.copytree(a, b)
+    page = (b / 'index.html').read_text() if (b / 'index.html').is_file() else ''
+    assert page.count('<span class="done">done</span>') == 2 and 'not run' in page
+    assert 'final loss = ' in page and 'A1 top-1 = ' in page and '<script' not in page
+    assert f"{STAGES['analyze'].folder}/phase1_report.html" in page
+    metrics = next((b / STAGES['analyze'].folder).rglob('phase1_metrics.json'))
+    metrics.write_text('{')                             # a damaged metrics file is named on the page, not a crash
+    write_run_index(b)
+    assert 'unreadable' in (b / 'index.html').read_text()
+    r = cli(*smoke_args(tmp_path, '-p', 'run_name', 'b', cmd='analyze'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f'index: {b}/index.html' in r.stdout.splitlines()
+    page = (b / 'index.html').read_text()
+    assert 'A1 top-1 = ' in page and 'unreadable' not in page      # the analyze stage wrote its metrics again

@@ -3,10 +3,12 @@
 import json, subprocess, sys
 import pytest, torch
 from zrag.core import read_jsonl
-from zrag.read import memory_kv, compose, read_forward, write_new_documents
+from zrag.kv import memory_kv, compose, read_forward
+from zrag.read import TWO_STAGE_FILE
 from zrag.route import Router
-from zrag.scale import two_stage_reader, add_documents, routing_keys, TWO_STAGE_FILE
-from zrag.write import WriteConfig, DocMemory, encode_docs
+from zrag.scale import two_stage_reader, add_documents, routing_keys
+from zrag.stages import META_DIR, stage_dir
+from zrag.write import WriteConfig, DocMemory, encode_docs, write_new_documents
 from conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -59,13 +61,14 @@ def test_added_document_is_read_like_the_others(smollm):
 
 def test_read_stage_two_stage_rows(pipeline):
     "The smoke pipeline reads the test questions in both modes; the comparison has a row per mode."
-    rm = json.loads((pipeline / '05_read' / 'read_metrics.json').read_text())
+    rd = stage_dir(pipeline, 'read')
+    rm = json.loads((rd / 'read_metrics.json').read_text())
     ts = rm['two_stage']
     assert ts['n_test'] == rm['n_test'] and ts['read_top_k'] == 4 and ts['n_docs'] == rm['n_docs']
     assert 0 <= ts['stage1']['recall@4'] <= 1 and ts['bytes_per_doc'] == 4 * 32 * 4 + 128 * 4   # smoke: m 4, z_dim 32
-    recs = read_jsonl(pipeline / '05_read' / TWO_STAGE_FILE)
+    recs = read_jsonl(rd / TWO_STAGE_FILE)
     assert all(len(r['selected']) == 4 and len(r['ranked']) == rm['n_docs'] for r in recs)
-    c = json.loads((pipeline / '06_compare' / 'comparison.json').read_text())
+    c = json.loads((stage_dir(pipeline, 'compare') / 'comparison.json').read_text())
     assert c['methods']['zrag_read_two_stage']['available']
     assert c['methods']['zrag_read_two_stage']['retrieval']['recall@2'] == pytest.approx(ts['stage1']['recall@2'])
 
@@ -81,3 +84,13 @@ def test_bench_read_scale_runs(tmp_path):
     two = out['sizes']['40']['two_stage']
     assert set(out['sizes']['40']) == {'full', 'two_stage'} and two['tokens'] == 3 and two['evidence_warm_s'] > 0
     assert json.loads((tmp_path / 's.json').read_text()) == out
+
+
+def test_a_benchmark_never_writes_into_a_run(tmp_path):
+    "`--save` into a run folder is refused when the arguments are parsed, before anything is measured."
+    (tmp_path / META_DIR).mkdir()
+    p = subprocess.run([sys.executable, 'benchmarks/bench_read_scale.py', '--save',
+                        stage_dir(tmp_path, 'read') / 'scale_latency.json'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and 'a benchmark never writes into a run' in p.stderr, p.stderr[-2000:]
+    assert not stage_dir(tmp_path, 'read').exists()

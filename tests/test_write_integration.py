@@ -3,13 +3,14 @@ import json
 import pytest
 from zrag.data import load_corpus, CorpusConfig
 from zrag.write import WriteConfig, WriteTrainer, generate_from_z, load_write_checkpoint
-from zrag.analysis import nll_matrix, own_rank
+from zrag.probes import nll_matrix, own_rank
 
 pytestmark = pytest.mark.integration
 
 # Settings measured to converge on 4 short documents in about 90 s on 2 CPU cores: with one batch per epoch the
 # shared projection needs a higher learning rate than on a full corpus (the greedy text matched the first sentence
-# of document 0 from epoch 40 on, loss 1.04; loss 0.45 at epoch 50).
+# of document 0 from epoch 40 on, loss 1.04; loss 0.45 at epoch 50). benchmarks/diagnostics/recitation_probe.py
+# trains the same fixture with a copy of them: change both together.
 CFG = dict(m_tokens=16, z_dim=256, batch_size=4, epochs=60, lr_z=0.2, lr_proj=0.01, loss_target=0.5, token_dropout=0.0)
 
 

@@ -44,7 +44,7 @@ STAGES = _registry(
     Stage('read', 'zrag.read', 'the read phase: all memories as one key/value cache, routing, accuracy against N',
           ('backbone', 'evidence', 'read', 'baselines'), parallel=True),
     Stage('compare', 'zrag.compare', 'no retrieval, BM25, dense and zrag through one reader, and their report',
-          ('corpus', 'backbone', 'baselines', 'answer')),
+          ('corpus', 'backbone', 'baselines', 'answer', 'compare')),
 )
 META_DIR = '00_meta'                          # the run manifest: what ran, with which parameters, on which machine
 CORPUS_FILE, CORPUS_MANIFEST = 'corpus.json', 'corpus_manifest.json'   # the run's corpus, at the folder's root

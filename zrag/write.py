@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'WriteConfig', 'MemoryProjection', 'DocMemory', 'encode_docs', 'pad_batch', 'dropout_mask', 'doc_nll',
            'epoch_batches', 'backbone_info', 'save_write_checkpoint', 'WriteCheckpoint', 'check_compatible',
-           'load_write_checkpoint', 'WriteTrainer', 'generate_from_z', 'write_new_documents', 'write_new_document',
-           'write_summary', 'check_fits_backbone', 'write_stage', 'memory_hash', 'WrittenRun', 'run_backbone_config',
-           'open_written_run']
+           'load_write_checkpoint', 'checkpoint_z_bytes', 'WriteTrainer', 'generate_from_z', 'write_new_documents',
+           'write_new_document', 'write_summary', 'check_fits_backbone', 'write_stage', 'memory_hash', 'WrittenRun',
+           'run_backbone_config', 'open_written_run']
 
 # %% ../nbs/08_write.ipynb #cd487aff
 import copy, time, json, math, datetime
@@ -207,6 +207,12 @@ def load_write_checkpoint(path, backbone=None, manifest=None):
     memory.load_state_dict(state['memory'])
     if backbone is not None: memory.to(backbone.device)
     return WriteCheckpoint(memory, cfg, state, path)
+
+# %% ../nbs/08_write.ipynb #wckzb
+def checkpoint_z_bytes(path):
+    "Bytes of one document's z as the write checkpoint `path` stores it (read from the file, not from parameters)."
+    z = torch.load(path, map_location='cpu', weights_only=False, mmap=True)['memory']['z']    # [n_docs, m, z_dim]
+    return z[0].numel() * z.element_size()
 
 # %% ../nbs/08_write.ipynb #4b0fc603
 _RESUMABLE = {'epochs', 'loss_target', 'sample_every'}   # may change between a run and its resumption

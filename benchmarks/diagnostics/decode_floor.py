@@ -1,6 +1,6 @@
 """The per-token floor of the bundled model on this machine: 64 greedy tokens read from 8 memories by `read_generate`
 (zrag's grouped-query attention, and transformers' sdpa), against a plain transformers decoding loop
-(`model(input_ids=..., past_key_values=...)`) with the prompt alone in its cache. Alternated `--reps` times; medians.
+(`model(input_ids=..., cache=...)`) with the prompt alone in its cache. Alternated `--reps` times; medians.
 Explains why the two-stage read's 64-token evidence cannot fall much below 64 x this floor, whatever N.
 `--profile` adds the share of a read's decoding steps spent in matrix products (torch.profiler; the weights streamed
 per token) against everything else (eager PyTorch's per-operation cost); `--compile` times the read again with the
@@ -12,7 +12,7 @@ import argparse, json, time
 import numpy as np, torch
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.evidence import encode_evidence
-from zrag.read import memory_kv, compose, read_generate
+from zrag.kv import memory_kv, compose, read_generate
 from zrag.write import WriteConfig, DocMemory
 
 
@@ -20,10 +20,10 @@ from zrag.write import WriteConfig, DocMemory
 def plain_loop(bb, prompt, tokens):
     "Seconds of `tokens` greedy steps of the plain model after its prompt (the prompt's forward not counted)."
     o = bb.model(input_ids=torch.tensor([prompt]), use_cache=True)
-    pkv, nxt = o.past_key_values, o.logits[:, -1:].argmax(-1)
+    pkv, nxt = o.cache, o.logits[:, -1:].argmax(-1)
     t0 = time.time()
     for _ in range(tokens):
-        o = bb.model(input_ids=nxt, past_key_values=pkv, use_cache=True, logits_to_keep=1)
+        o = bb.model(input_ids=nxt, cache=pkv, use_cache=True, logits_to_keep=1)
         nxt = o.logits[:, -1:].argmax(-1)
     return time.time() - t0
 

@@ -1,7 +1,7 @@
 """Incremental add, end to end: documents written after the router, found by their own pseudo-queries?
 
     .venv/bin/python benchmarks/diagnostics/incremental_add.py -f params/demo.yaml [-p runs_dir DIR] [--fold 0]
-        [--save FILE]
+        [--save [FILE]]
 
 The run needs its write and route stages. One seeded fold of the run's documents (the route stage's own folds,
 `unseen_document_mrr`) plays the new documents; for each key map:
@@ -16,15 +16,12 @@ over documents), the same documents with the memories the write stage gave them 
 chance. The last line is a JSON object; `--save` writes it too.
 """
 import dataclasses, json, time
-from pathlib import Path
 import numpy as np, torch
-from zrag.core import atomic_write_json
 from zrag.metrics import bootstrap_ci, rank_by, retrieval_per_question
-from zrag.read import write_new_documents
 from zrag.route import KEY_MAPS, load_router, memory_features, pseudo_queries, text_features, train_router
 from zrag.stages import stage_dir
-from zrag.write import encode_docs, open_written_run
-from run_args import run_parser, run_params
+from zrag.write import encode_docs, open_written_run, write_new_documents
+from run_args import run_parser, run_params, save_option, save_json
 
 
 def per_document(values, docs):
@@ -41,7 +38,7 @@ def ranked_metrics(scores, gold, docs, seed):
 def main():
     ap = run_parser(__doc__)
     ap.add_argument('--fold', type=int, default=0, help='which of the 4 folds of documents plays the new documents')
-    ap.add_argument('--save', type=Path)
+    save_option(ap, 'incremental_add.json')
     a = ap.parse_args()
     params = run_params(a)
     cfg, seed = params.route, params.run.seed
@@ -78,7 +75,7 @@ def main():
             print(f"{km:8s} {k:30s} MRR {v['mrr']['mean']:.3f} [{v['mrr']['lo']:.3f}, {v['mrr']['hi']:.3f}]  "
                   f"R@1 {v['recall@1']['mean']:.2f}  R@8 {v['recall@8']['mean']:.2f}", flush=True)
     out['seconds'] = round(time.time() - t0, 1)
-    if a.save: atomic_write_json(a.save, out)
+    save_json(a.save, out)
     print(json.dumps(out))
 
 

@@ -1,7 +1,7 @@
 """Do routing keys find documents the router never trained on? Leave-documents-out folds on a finished run.
 
     .venv/bin/python benchmarks/diagnostics/key_generalisation.py -f params/demo.yaml [-p runs_dir DIR] \
-        [--folds 4] [--save FILE]
+        [--folds 4] [--save [FILE]]
 
 The run needs its write stage. As the route stage's `unseen_document_mrr` does at its chosen layer, the documents
 are cut into `--folds` seeded folds; for each fold a router is trained (the route stage's own `train_router` and
@@ -17,13 +17,11 @@ the paired difference tied - separate, and the MRR of the run's real questions w
 document (as the route stage does). The last line is a JSON object with every figure; `--save` writes it too.
 """
 import dataclasses, json, time
-from pathlib import Path
 import numpy as np, torch
-from zrag.core import atomic_write_json
 from zrag.metrics import bootstrap_ci, paired_diff, rank_by, retrieval_per_question
 from zrag.route import layer_ids, memory_features, pseudo_queries, text_features, train_router, unseen_document_mrr
 from zrag.write import open_written_run, generate_from_z
-from run_args import run_parser, run_params
+from run_args import run_parser, run_params, save_option, save_json
 
 VARIANTS = ('separate', 'tied', 'cosine', 'recitation, tied')
 
@@ -55,7 +53,7 @@ def scorer(variant, qf, golds, kf, cfg, seed):
 def main():
     ap = run_parser(__doc__)
     ap.add_argument('--folds', type=int, default=4)
-    ap.add_argument('--save', type=Path)
+    save_option(ap, 'key_generalisation.json')
     a = ap.parse_args()
     params = run_params(a)
     cfg, seed = params.route, params.run.seed
@@ -81,7 +79,7 @@ def main():
     out = {'run': str(w.run_dir), 'n_docs': n, 'n_pseudo_queries': len(pg), 'n_questions': len(Qg),
            'folds': a.folds, 'chance_mrr': float(np.mean(1 / np.arange(1, n + 1))), 'layers': rows,
            'seconds': round(time.time() - t0, 1)}
-    if a.save: atomic_write_json(a.save, out)
+    save_json(a.save, out)
     print(json.dumps(out))
 
 

@@ -1,4 +1,4 @@
-"""The full read's memory cache build: how much memory it adds to the process. `zrag.read.memory_kv` (filled in
+"""The full read's memory cache build: how much memory it adds to the process. `zrag.kv.memory_kv` (filled in
 place) against the reference it replaced (every batch kept, then concatenated), each in a fresh process so that
 ru_maxrss is its own; N untrained memories on the bundled model. Prints both, their ratio, and whether the keys and
 values are the same to the bit; the last line is JSON.
@@ -13,7 +13,7 @@ def concat_build(model, prefixes, batch_size=64):
     "The reference: memory_kv as it was before 2026-12-01 (a list of batches, then torch.cat)."
     ks, vs = [], []
     for s in range(0, len(prefixes), batch_size):
-        pkv = model(inputs_embeds=prefixes[s:s + batch_size], use_cache=True, logits_to_keep=1).past_key_values
+        pkv = model(inputs_embeds=prefixes[s:s + batch_size], use_cache=True, logits_to_keep=1).cache
         ks.append(torch.stack([l.keys for l in pkv.layers])); vs.append(torch.stack([l.values for l in pkv.layers]))
     return torch.cat(ks, 1), torch.cat(vs, 1)
 
@@ -23,7 +23,7 @@ def one(mode, n):
     "Build the cache of `n` memories with `mode` in this process; return its figures."
     from zrag.backbone import load_backbone, BackboneConfig
     from zrag.write import WriteConfig, DocMemory
-    from zrag.read import memory_kv
+    from zrag.kv import memory_kv
     bb = load_backbone(BackboneConfig())
     prefixes = DocMemory(n, WriteConfig(), bb.hidden_size, seed=0).eval().prefix(torch.arange(n)).to(bb.dtype)
     before, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, time.time()

@@ -1,7 +1,7 @@
 """Phase 4 quality against N, on a finished run's trained memories padded with distractor memories.
 
     .venv/bin/python benchmarks/diagnostics/read_scale_quality.py -f params/demo.yaml [-p runs_dir DIR] \
-        --paragraphs ../shared/data/hotpotqa/dev_distractor_300.jsonl [--distractors 256] [--save FILE]
+        --paragraphs ../shared/data/hotpotqa/dev_distractor_300.jsonl [--distractors 256] [--save [FILE]]
 
 The run needs the write and route stages; with a read stage its read adapter is used too. Distractors are HotpotQA
 paragraphs that are not in the run's corpus (seeded order), written into the run's memory as `write_new_documents`
@@ -17,17 +17,22 @@ corpus plus more distractors):
   and of the full read, with the paired difference;
 - **added documents**: each distractor's own pseudo-queries (sentences and clozes, as the route stage makes them)
   ranked among all N: is the new document found with nothing retrained?
-The last line is a JSON object with every figure; `--save` also writes it (the comparison report plots
-`05_read/scale_quality.json` of its run when it exists).
+The last line is a JSON object with every figure; `--save` also writes it to FILE (alone: to
+`benchmarks/results/scale_quality.json`; never inside a run folder). The comparison report draws it when given its
+path: `zrag compare -f PARAMS -p scale_quality_file FILE`.
 """
 import json, time
-from pathlib import Path
 import numpy as np, torch
-from zrag.core import atomic_write_json
+from zrag.adapters import add_lora, load_adapter
 from zrag.data import read_qa_file
-from zrag.metrics import bootstrap_ci, paired_diff, rank_by, retrieval_metrics
+from zrag.kv import compose, read_generate
+from zrag.metrics import answer_coverage, bootstrap_ci, paired_diff, rank_by, retrieval_metrics
+from zrag.read import read_data
+from zrag.route import attention_mass, load_router, pseudo_queries
+from zrag.scale import two_stage_read, two_stage_reader
 from zrag.stages import stage_dir
-from run_args import run_parser, run_params
+from zrag.write import encode_docs, open_written_run, write_new_documents
+from run_args import run_parser, run_params, save_option, save_json
 
 KS = (8, 32, 128)
 
@@ -44,8 +49,6 @@ def distractors(path, corpus, n, seed):
 def write_distractors(w, docs, params, steps=None, max_tokens=None):
     ("The run's memory with `docs` written after its own documents (projection frozen; the write stage's own steps, "
      "learning rate and length unless `steps` / `max_tokens` say otherwise); their mean loss and the seconds taken.")
-    from zrag.read import write_new_documents
-    from zrag.write import encode_docs
     t0, cfg = time.time(), w.written.cfg
     ids = encode_docs(w.backbone.tokenizer, [d.text for d in docs], max_tokens or cfg.max_doc_tokens)
     mem, losses = write_new_documents(w.backbone, w.memory, ids, steps or cfg.epochs, cfg.lr_z, params.run.seed)
@@ -54,7 +57,6 @@ def write_distractors(w, docs, params, steps=None, max_tokens=None):
 
 def reading_model(w, params):
     "The read adapter of the run (the backbone's model when the run has no read stage), and whether there is one."
-    from zrag.adapters import add_lora, load_adapter
     best = stage_dir(w.run_dir, 'read') / 'adapter_best'
     if not best.exists(): return w.backbone.model, False
     pm = add_lora(w.backbone, params.evidence, params.run.seed)
@@ -64,7 +66,6 @@ def reading_model(w, params):
 
 def attention_ranking(w, reader, texts, n):
     "Questions ranked by the attention mass of their tokens on each of the first `n` memories (the full read's)."
-    from zrag.route import attention_mass
     kv = reader.cache.get(list(range(n)))                                            # every memory, recomputed
     mass = attention_mass(w.backbone, kv, texts, reader.router.max_tokens)[0]       # [Q, L, h, n]
     return rank_by(mass.mean((1, 2)).numpy())
@@ -72,9 +73,6 @@ def attention_ranking(w, reader, texts, n):
 
 def evidence_rows(reader, data, n, cfg, backbone, seed):
     "Answer coverage of the test questions read from the top-k of the first `n` memories and from all of them."
-    from zrag.read import compose, read_generate
-    from zrag.metrics import answer_coverage
-    from zrag.scale import two_stage_read
     keys, two, full = reader.keys, [], []
     reader.keys = keys[:n]
     try:
@@ -95,7 +93,6 @@ def evidence_rows(reader, data, n, cfg, backbone, seed):
 
 def added_rows(reader, docs, n_corpus, n, seed):
     "The distractors among the first `n` memories, found by their own pseudo-queries among all `n`?"
-    from zrag.route import pseudo_queries
     pq = [p for p in pseudo_queries(docs[:n - n_corpus]) if p['doc_idx'] < n - n_corpus]
     if not pq: return None
     scores = reader.scores([p['text'] for p in pq])[:, :n]                                # [P, n]
@@ -125,10 +122,6 @@ def measure(w, reader, data, docs, questions, golds, sizes, a, params):
 
 
 def main():
-    from zrag.read import read_data
-    from zrag.route import load_router
-    from zrag.scale import two_stage_reader
-    from zrag.write import open_written_run
     ap = run_parser(__doc__)
     ap.add_argument('--paragraphs', required=True, help='a HotpotQA file whose other paragraphs become distractors')
     ap.add_argument('--distractors', type=int, default=256)
@@ -137,7 +130,7 @@ def main():
     ap.add_argument('--sizes', type=int, nargs='*', help='N values (default: the corpus, then + 32, 96, all)')
     ap.add_argument('--attention-max', type=int, default=400, help='largest N with the attention routing row')
     ap.add_argument('--evidence-max', type=int, default=400, help='largest N with the evidence rows')
-    ap.add_argument('--save', type=Path)
+    save_option(ap, 'scale_quality.json')
     a = ap.parse_args()
     params = run_params(a)
     w = open_written_run(params)
@@ -159,7 +152,7 @@ def main():
            'write_steps': a.write_steps or w.written.cfg.epochs,
            'write_tokens': a.write_tokens or w.written.cfg.max_doc_tokens,
            'distractor_mean_nll': dloss, 'read_top_k': reader.top_k, 'read_adapter': has_read, 'rows': rows}
-    if a.save: atomic_write_json(a.save, out)
+    save_json(a.save, out)
     print(json.dumps(out))
 
 

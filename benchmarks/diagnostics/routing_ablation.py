@@ -19,6 +19,8 @@ import numpy as np
 from zrag.core import read_jsonl
 from zrag.metrics import bootstrap_ci, prior_ranking, profile_correlation
 from zrag.route import routing_table
+from zrag.stages import STAGES, stage_dir
+from run_args import outside_runs
 
 ROUTER = {'router: sentence + cloze': [],
           'router: + backbone-written questions': ['route_queries', '[sentence, cloze, question]'],
@@ -30,6 +32,7 @@ READ = {'read: no signal': ['read_route_bias', '0', 'read_route_loss', '0'],
         'read: routing loss 1.0 + router bias 1.0': ['read_route_bias', '1', 'read_route_loss', '1'],
         'read: pool curriculum [4, 8, 16, 0]': ['read_route_bias', '0', 'read_route_loss', '0',
                                                'read_pool_schedule', '[4, 8, 16, 0]']}
+REDONE = ('analyze', 'read', 'compare')    # folders the copy leaves out: not read, retrained, or made stale
 COPIED = ('attention: all heads', 'attention: first memory token left out',
           'attention: + calibrated (content-free question)', 'attention: + ',   # last: '+ <k> heads chosen ...'
           'router: memory features replaced by noise')
@@ -47,13 +50,13 @@ def zrag(stage, params, runs_dir, pairs):
 def copy_run(run, root):
     "The run's folder copied under `root` (same run name), without the stages that are redone."
     dst = Path(root) / run.name
-    shutil.copytree(run, dst, ignore=shutil.ignore_patterns('02_analyze', '05_read', '06_compare'))
+    shutil.copytree(run, dst, ignore=shutil.ignore_patterns(*(STAGES[s].folder for s in REDONE)))
     return dst
 
 
 def router_row(run_dir):
     "The route stage's own row 'router' on the unseen questions."
-    t = json.loads((run_dir / '04_route' / 'routing_metrics.json').read_text())['tables']['unseen']
+    t = json.loads((stage_dir(run_dir, 'route') / 'routing_metrics.json').read_text())['tables']['unseen']
     r = t['rows']['router']
     return {'n': t['n'], 'mrr': r['mrr'], 'prior_mrr': t['rows']['prior']['mrr']['mean'],
             'gain_vs_prior': r['mrr_vs_prior'], 'recall@2': r['recall@2']['mean'],
@@ -62,10 +65,10 @@ def router_row(run_dir):
 
 def read_row(run_dir, n_boot=1000, seed=0):
     "Routing of the read stage's test questions beside the prior of the same profiles, and answer coverage."
-    gens = read_jsonl(run_dir / '05_read' / 'generations.jsonl')
+    gens = read_jsonl(stage_dir(run_dir, 'read') / 'generations.jsonl')
     golds, N = [set(g['gold']) for g in gens], len(gens[0]['routing'])
     prof = np.array([[g['routing'][str(d)] for d in range(N)] for g in gens])        # [Q, N], JSON keys are text
-    log = read_jsonl(run_dir / '05_read' / 'train_log.jsonl')
+    log = read_jsonl(stage_dir(run_dir, 'read') / 'train_log.jsonl')
     epochs = sorted({r['epoch'] for r in log}) if 'route_loss' in log[0] else []
     route = [float(np.mean([r['route_loss'] for r in log if r['epoch'] == e])) for e in epochs]   # training questions'
     t = routing_table({'prior': prior_ranking(prof), 'read': [g['ranked'] for g in gens]}, golds, [2], n_boot, seed)
@@ -79,11 +82,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--run', required=True, help='a run folder with the write, evidence and route stages')
     ap.add_argument('-f', '--params', required=True, help='the params file the run was made with')
-    ap.add_argument('--out', default='', help='also write the rows to this JSON file')
+    ap.add_argument('--out', type=outside_runs, help='also write the rows to this JSON file (never inside a run)')
     ap.add_argument('--only', nargs='*', default=None, help='run only the rows of these names')
     a = ap.parse_args()
     run, rows, t_all = Path(a.run), {}, time.time()
-    base = json.loads((run / '04_route' / 'routing_metrics.json').read_text())['tables']['unseen']
+    base = json.loads((stage_dir(run, 'route') / 'routing_metrics.json').read_text())['tables']['unseen']
     for start in COPIED:
         name = next(k for k in base['rows'] if k.startswith(start) and (start != 'attention: + ' or 'heads' in k))
         r, prior = base['rows'][name], 'prior' if name.startswith('router') else 'prior of the attention'

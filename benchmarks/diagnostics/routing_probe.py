@@ -1,22 +1,22 @@
 """Does the read phase's routing read the question? A diagnostic, not a timing: on a run with a finished read stage
-(default: the demo's, `make demo` first), it scores routing rankings built from the attention in several ways
-(all memory tokens as in `zrag.read.routing_scores`; without each memory's first token, an attention-sink position;
+(`make demo` makes one), it scores routing rankings built from the attention in several ways
+(all memory tokens as in `zrag.kv.routing_scores`; without each memory's first token, an attention-sink position;
 question positions only; per layer group; renormalised per head), with the read adapter and without it, on the
 validation and the test questions, and prints MRR, any@5, Recall@10 and how many questions get distinct top-3
 rankings. Pick a variant on validation, never on test. About 3 minutes on the demo (2 CPU cores).
 
-    .venv/bin/python benchmarks/diagnostics/routing_probe.py [run_name]
+    .venv/bin/python benchmarks/diagnostics/routing_probe.py -f params/demo.yaml [-p run_name NAME] [-p runs_dir DIR]
 """
-import sys, numpy as np, torch
-from zrag.core import load_params
+import numpy as np, torch
 from zrag.write import open_written_run
 from zrag.stages import stage_dir
 from zrag.adapters import add_lora, load_adapter
 from zrag.evidence import build_evidence_dataset, encode_evidence
-from zrag.read import memory_kv, compose, read_generate, read_forward, rewind, question_targets
+from zrag.kv import memory_kv, compose, read_generate, read_forward, rewind
+from zrag.read import question_targets
 from zrag.metrics import retrieval_metrics
-run = sys.argv[1] if len(sys.argv) > 1 else 'demo'
-params = load_params('params/demo.yaml', [('run_name', run)])
+from run_args import run_parser, run_params
+params = run_params(run_parser(__doc__).parse_args())
 cfg, ecfg = params.read, params.evidence
 w = open_written_run(params)
 rd, corpus, bb, memory = w.run_dir, w.corpus, w.backbone, w.memory
