@@ -62,7 +62,6 @@ def _need(rec, key, where, layout, types=None):
                         f"got {type(v).__name__} {str(v)[:40]}. {_FIX}")
     return v
 
-# %% ../nbs/02_data.ipynb #0074afa0s2
 def _optional(rec, key, default, where, layout, types):
     "Field `key` where present (of one of `types`), else `default`."
     return _need(rec, key, where, layout, types) if key in rec else default

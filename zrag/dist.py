@@ -37,7 +37,6 @@ def _launched_size():
     "How many processes the launcher started (1 without torchrun or accelerate launch)."
     return int(os.environ.get('WORLD_SIZE', '1'))
 
-# %% ../nbs/02b_dist.ipynb #d2codes1
 def init_world():
     "Join the process group the launcher describes (nothing for a single process); return this process's `World`."
     if _launched_size() <= 1 or dist.is_initialized(): return world()
@@ -56,7 +55,6 @@ def _comm_device():
     "Where collectives run: the process's GPU under NCCL, else the CPU (gloo)."
     return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
 
-# %% ../nbs/02b_dist.ipynb #d3codes1
 def all_sum(x):
     "`x` (a tensor or number) summed over every process; a float for a number, a tensor (same device) for a tensor."
     if world().size == 1: return x

@@ -358,7 +358,6 @@ def evidence_metrics(by, summary, trainer, train_seconds, timing, cfg, pm, memor
 # %% ../nbs/10_evidence.ipynb #ev9codes1
 def _cell(t): return str(t).replace('|', '\\|').replace('\n', ' ')
 
-# %% ../nbs/10_evidence.ipynb #ev9codes2
 def _eyeball(title, rows, docs):
     lines = [f'# {title}', '']
     for r in rows:

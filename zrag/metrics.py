@@ -46,7 +46,6 @@ def _f1(pred, gold):
     prec, rec = common / len(pt), common / len(gt)
     return 2 * prec * rec / (prec + rec)
 
-# %% ../nbs/04_metrics.ipynb #ed6b7b1fs2
 def f1_score(pred, answers):
     "Token F1 of the normalised strings, maximum over the reference answers."
     return max(_f1(pred, a) for a in answers)
@@ -67,7 +66,6 @@ def source_overlap(generated, source):
 # %% ../nbs/04_metrics.ipynb #88349b81s2
 def _ngrams(words, n): return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
 
-# %% ../nbs/04_metrics.ipynb #88349b81s3
 def ngram_overlap(generated, source, n=4):
     "Share of the generation's word n-grams found in `source` (0 when it has fewer than n words)."
     g = _ngrams(normalize_answer(generated).split(), n)

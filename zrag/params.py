@@ -57,7 +57,6 @@ def param_reference(group=None):
 # %% ../nbs/01b_params.ipynb #15f2fbfb
 def _type_name(t): return getattr(t, '__name__', str(t))
 
-# %% ../nbs/01b_params.ipynb #15f2fbfbs1
 def _coerce(key, value, typ):
     "Check `value` against the field type `typ` (int is accepted for float); return it."
     if typ is float and isinstance(value, str):

@@ -78,7 +78,6 @@ def _without(text, words):
     for w in words: text = re.sub(rf"\b{re.escape(w)}\b", ' ', text, flags=re.I)
     return ' '.join(text.split())
 
-# %% ../nbs/11b_route.ipynb #rt08s1
 def _cloze(sentence, title_words):
     "`sentence` with its first named entity or number that is not in the title replaced by 'what'; None if none."
     for m in _ENTITY.finditer(sentence):

@@ -50,13 +50,11 @@ def run_summary(run_dir):
 # %% ../nbs/14b_runs.ipynb #ru2code
 def _fmt(v): return f'{v:.3g}' if isinstance(v, float) else str(v)
 
-# %% ../nbs/14b_runs.ipynb #ru2codes1
 def _summary_or_damage(p):
     try: return run_summary(p)
     except ZragError as e: return {'name': p.name, 'status': 'unreadable', 'stages': [], 'params': {},
                                    'headline': {}, 'error': str(e)}
 
-# %% ../nbs/14b_runs.ipynb #ru2codes2
 def runs_table(runs_dir):
     "One line per run folder under `runs_dir`: name, status, stages, key parameters, headline numbers."
     rows = [_summary_or_damage(p) for p in run_folders(runs_dir)]
@@ -197,10 +195,8 @@ def _read_or_error(run_dir, p):
     try: return _load(p), None
     except (OSError, ValueError): return None, f'unreadable: {p.relative_to(run_dir).as_posix()}'
 
-# %% ../nbs/14b_runs.ipynb #ix4code
 def _is_number(v): return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-# %% ../nbs/14b_runs.ipynb #ix4codes1
 def stage_numbers(run_dir, name):
     "Stage `name`'s headline numbers in `run_dir`, one line each; 'unreadable: FILE' for a file that cannot be read."
     lines, files = [], {}
@@ -246,7 +242,6 @@ INDEX_STYLE = ('body{font-family:sans-serif;margin:2em}td,th{border:1px solid #c
 
 def _link(text, href): return f'<a href="{html.escape(quote(href))}">{html.escape(text)}</a>'
 
-# %% ../nbs/14b_runs.ipynb #ix7codes1
 def _run_head(run_dir, m):
     "The heading table: the run's status, its last command, when, its commit and key parameters; the run's files."
     keys = {'status': m.get('status') or 'running', **{k: m.get(k) for k in ('command', 'started', 'ended')},

@@ -147,7 +147,6 @@ CKPT_FORMAT = 'zrag.write/1'
 def backbone_info(backbone): return {'name': backbone.name, 'fingerprint': backbone.fingerprint,
                                      'hidden_size': backbone.hidden_size, 'quantization': backbone.quantization}
 
-# %% ../nbs/08_write.ipynb #4f1500aes1
 def save_write_checkpoint(path, memory, opt_state, cfg, seed, manifest, backbone, epoch, history, done, doc_loss=None):
     "Save the write phase's state atomically; `doc_loss`: each document's training loss in the last epoch."
     state = {'format': CKPT_FORMAT, 'epoch': epoch, 'done': done, 'seed': seed, 'config': asdict(cfg),
