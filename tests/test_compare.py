@@ -61,6 +61,7 @@ def test_compare_baselines_only_and_no_secret_written(tmp_path, cli):
     out = stage_dir(tmp_path / 'smoke', 'compare')
     c = json.loads((out / 'comparison.json').read_text())
     assert c['methods']['bm25']['available'] and c['methods']['dense']['available']
+    assert c['methods']['oracle_text']['available'] and c['methods']['oracle_text']['retrieval'] is None
     assert c['methods']['none']['retrieval'] is None
     assert not c['methods']['zrag_oracle_z']['available'] and 'evidence stage' in c['methods']['zrag_oracle_z']['note']
     for m in ('bm25', 'dense'):
@@ -103,8 +104,11 @@ def test_compare_rows_of_the_pipeline(pipeline):
     "zrag's rows come from the evidence and read stages of the same run, beside the baselines."
     out = stage_dir(pipeline, 'compare')
     c = json.loads((out / 'comparison.json').read_text())
-    assert set(c['methods']) == {'none', 'bm25', 'dense', 'zrag_oracle_z', 'zrag_read', 'zrag_read_two_stage'}
-    assert all(m['available'] for m in c['methods'].values())
+    assert set(c['methods']) == {'none', 'bm25', 'dense', 'oracle_text', 'zrag_oracle_z', 'zrag_recitation',
+                                 'zrag_read', 'zrag_read_two_stage'}
+    # the pipeline runs no analyze stage: the recitation row says so; every other row is there
+    assert 'analyze stage' in c['methods']['zrag_recitation']['note']
+    assert all(m['available'] for k, m in c['methods'].items() if k != 'zrag_recitation')
     gens = read_jsonl(stage_dir(pipeline, 'evidence') / 'generations.jsonl')
     assert c['n_test'] == len({g['qid'] for g in gens})
     html = (out / 'comparison_report.html').read_text()

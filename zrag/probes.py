@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PHASE1_DIRS', 'nll_pair', 'nll_matrix', 'own_rank', 'margins', 'confusion_metrics', 'shuffle_metrics',
-           'zonly_generation', 'zonly_summary', 'alpha_ablation', 'random_projection', 'projection_ablation',
-           'phase1_dir']
+           'zonly_generation', 'recited_exactly', 'zonly_summary', 'alpha_ablation', 'random_projection',
+           'projection_ablation', 'phase1_dir']
 
 # %% ../nbs/08b_probes.ipynb #pb02
 import copy, math
@@ -132,10 +132,16 @@ def zonly_generation(backbone, memory, documents, max_new_tokens=160, batch_size
     return recs
 
 # %% ../nbs/08b_probes.ipynb #88349b81s1
+def recited_exactly(reference, generation):
+    "Is `generation` the document `reference` word for word (whitespace aside)?"
+    return ' '.join(generation.split()) == ' '.join(reference.split())
+
 def zonly_summary(recs):
+    "A2's numbers: ROUGE-L F1 over the documents, and the share recited exactly."
     f = np.array([r['rougeL_f'] for r in recs])
     return {'n': len(recs), 'rougeL_f_mean': float(f.mean()), 'rougeL_f_median': float(np.median(f)),
-            'rougeL_f_min': float(f.min()), 'rougeL_f_max': float(f.max()), 'share_above_0.5': float((f > 0.5).mean())}
+            'rougeL_f_min': float(f.min()), 'rougeL_f_max': float(f.max()), 'share_above_0.5': float((f > 0.5).mean()),
+            'exact_share': float(np.mean([recited_exactly(r['reference'], r['generation']) for r in recs]))}
 
 # %% ../nbs/08b_probes.ipynb #3b2633d8
 def alpha_ablation(backbone, memory, seqs, doc_idx, trained_nll=None, **kw):
