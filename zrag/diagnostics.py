@@ -95,7 +95,7 @@ def shuffle_significance(nll, a3_perm, n_perm=1000, seed=0):
             'a3_margin_delta': delta, 'margin_sd': sd, 'a3_delta_in_margin_sd': delta / sd if sd > 0 else None}
 
 # %% ../nbs/09b_diagnostics.ipynb #dg5code
-CURVES = ('epoch', 'loss', 'doc_loss_p10', 'doc_loss_p90', 'alpha', 'z_mean', 'z_std')
+CURVES = ('epoch', 'loss', 'doc_loss_p10', 'doc_loss_p90', 'alpha', 'z_mean', 'z_std', 'recite_rougeL', 'recite_exact')
 
 def training_dynamics(state, titles, k=5):
     "Per-epoch curves and the k best and worst documents by last-epoch training loss, from a write checkpoint state."

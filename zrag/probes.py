@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['PHASE1_DIRS', 'nll_pair', 'nll_matrix', 'own_rank', 'margins', 'confusion_metrics', 'shuffle_metrics',
-           'zonly_generation', 'recited_exactly', 'zonly_summary', 'alpha_ablation', 'random_projection',
-           'projection_ablation', 'phase1_dir']
+           'zonly_generation', 'zonly_summary', 'alpha_ablation', 'random_projection', 'projection_ablation',
+           'phase1_dir']
 
 # %% ../nbs/08b_probes.ipynb #pb02
 import copy, math
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from .core import ZragError, atomic_path
-from .metrics import rouge_l
+from .metrics import rouge_l, recited_exactly
 from .stages import stage_dir
 from .write import doc_nll, generate_from_z
 
@@ -132,10 +132,6 @@ def zonly_generation(backbone, memory, documents, max_new_tokens=160, batch_size
     return recs
 
 # %% ../nbs/08b_probes.ipynb #88349b81s1
-def recited_exactly(reference, generation):
-    "Is `generation` the document `reference` word for word (whitespace aside)?"
-    return ' '.join(generation.split()) == ' '.join(reference.split())
-
 def zonly_summary(recs):
     "A2's numbers: ROUGE-L F1 over the documents, and the share recited exactly."
     f = np.array([r['rougeL_f'] for r in recs])

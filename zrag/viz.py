@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['heatmap_order', 'save_fig', 'confusion_heatmap', 'margin_hist', 'bar_plot', 'scatter_grid', 'cluster_heatmap',
-           'dynamics_curves', 'routing_bars', 'side_by_side_page']
+           'recitation_panel', 'dynamics_curves', 'routing_bars', 'side_by_side_page']
 
 # %% ../nbs/06_viz.ipynb #3896d33e
 import sys, textwrap
@@ -140,11 +140,25 @@ def cluster_heatmap(nll, linkage, titles=None, path=None, vmax=3.0):
     if path: save_fig(g.figure, path)
     return g.figure
 
+# %% ../nbs/06_viz.ipynb #vrecp
+def recitation_panel(ax, epochs, curves):
+    "A2 during training: ROUGE-L and the share recited exactly at the epochs `recite_every` recorded them."
+    pts = [(e, r, x) for e, r, x in zip(epochs, curves.get('recite_rougeL') or [], curves.get('recite_exact') or [])
+           if r is not None]
+    if not pts:
+        ax.text(0.5, 0.5, 'not recorded (recite_every: 0)', ha='center', transform=ax.transAxes)
+    else:
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', color='#4477aa', label='ROUGE-L F1')
+        ax.plot([p[0] for p in pts], [p[2] for p in pts], 's--', color='#ee6677', label='share recited exactly')
+        ax.legend(fontsize=8)
+    ax.set(xlabel='epoch', ylim=(0, 1.02), title='recitation from z alone (A2)')
+
 # %% ../nbs/06_viz.ipynb #vdiag3
 def dynamics_curves(curves, path=None):
-    "Per-epoch write loss (10-90% band over documents), alpha, z mean and std: one panel each; returns the figure."
+    ("Per-epoch write loss (10-90% band over documents), alpha, z mean and std, and recitation from z alone (where "
+     "`recite_every` recorded it): one panel each; returns the figure.")
     ep, has = curves['epoch'], lambda k: all(v is not None for v in curves.get(k) or [None])
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.4), constrained_layout=True)
+    fig, ax = plt.subplots(1, 4, figsize=(17, 3.4), constrained_layout=True)
     ax[0].plot(ep, curves['loss'], color='#4477aa', label='mean over documents')
     if has('doc_loss_p10'):
         ax[0].fill_between(ep, curves['doc_loss_p10'], curves['doc_loss_p90'], color='#4477aa', alpha=0.25,
@@ -160,6 +174,7 @@ def dynamics_curves(curves, path=None):
     ax[2].set(xlabel='epoch', title='memory z statistics')
     if has('z_std'): ax[2].legend(fontsize=8)
     else: ax[2].text(0.5, 0.5, 'not recorded by this checkpoint', ha='center', transform=ax[2].transAxes)
+    recitation_panel(ax[3], ep, curves)
     for a in ax: a.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))   # whole epochs
     if path: save_fig(fig, path)
     return fig

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'WriteConfig', 'MemoryProjection', 'DocMemory', 'encode_docs', 'pad_batch', 'dropout_mask', 'doc_nll',
            'epoch_batches', 'backbone_info', 'save_write_checkpoint', 'WriteCheckpoint', 'check_compatible',
-           'load_write_checkpoint', 'checkpoint_z_bytes', 'WriteTrainer', 'generate_from_z', 'write_new_documents',
-           'write_new_document', 'write_summary', 'check_fits_backbone', 'write_stage', 'memory_hash', 'WrittenRun',
-           'run_backbone_config', 'open_written_run']
+           'load_write_checkpoint', 'checkpoint_z_bytes', 'WriteTrainer', 'generate_from_z', 'recitation_scores',
+           'write_new_documents', 'write_new_document', 'write_summary', 'check_fits_backbone', 'write_stage',
+           'memory_hash', 'WrittenRun', 'run_backbone_config', 'open_written_run']
 
 # %% ../nbs/08_write.ipynb #cd487aff
 import copy, time, json, math, datetime
@@ -21,6 +21,7 @@ from .core import atomic_write_json, sha256_bytes, sha256_file
 from .data import Corpus, corpus_manifest, manifest_diff, load_corpus, save_corpus, read_saved_corpus
 from .backbone import load_backbone, BackboneConfig
 from .dist import world, all_sum, gather_rows
+from .metrics import rouge_l, recited_exactly
 from .stages import run_path, stage_dir, corpus_files, META_DIR
 
 # %% ../nbs/08_write.ipynb #3a872258
@@ -48,16 +49,21 @@ class WriteConfig:
     max_doc_tokens: int = 256     # documents are cut to this many tokens, the EOS included
     bucket_window: int = 4        # sort documents by length within windows of bucket_window * batch_size: less padding
     sample_every: int = 0         # every N epochs log a generation from z_0 (0 = never)
+    recite_every: int = 0         # every N epochs recite every document greedily from z alone and log ROUGE-L and the
+                                  # share recited exactly: A2 as a curve over training (0 = never; costs a generation)
+    recite_tokens: int = 128      # tokens generated per document by those recitations
 
     def __post_init__(self):
         for k in ('m_tokens', 'z_dim', 'proj_hidden', 'batch_size', 'epochs', 'bucket_window'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
         check(0.0 <= self.token_dropout < 1.0, 'token_dropout', f"must be in [0, 1), got {self.token_dropout}")
         for k in ('lr_z', 'lr_proj'): check(getattr(self, k) > 0, k, f"must be > 0, got {getattr(self, k)}")
-        for k in ('weight_decay_z', 'weight_decay_proj', 'loss_target', 'z_init_std', 'alpha_min', 'sample_every'):
+        for k in ('weight_decay_z', 'weight_decay_proj', 'loss_target', 'z_init_std', 'alpha_min', 'sample_every',
+                  'recite_every'):
             check(getattr(self, k) >= 0, k, f"must be >= 0, got {getattr(self, k)}")
         check(self.grad_clip > 0, 'grad_clip', f"must be > 0, got {self.grad_clip}")
         check(self.max_doc_tokens >= 2, 'max_doc_tokens', f"must be >= 2, got {self.max_doc_tokens}")
+        check(self.recite_tokens >= 1, 'recite_tokens', f"must be >= 1, got {self.recite_tokens}")
 
 # %% ../nbs/08_write.ipynb #27513a62
 class MemoryProjection(nn.Module):
@@ -214,7 +220,8 @@ def checkpoint_z_bytes(path):
     return z[0].numel() * z.element_size()
 
 # %% ../nbs/08_write.ipynb #4b0fc603
-_RESUMABLE = {'epochs', 'loss_target', 'sample_every'}   # may change between a run and its resumption
+# may change between a run and its resumption (none of them changes what a step computes)
+_RESUMABLE = {'epochs', 'loss_target', 'sample_every', 'recite_every', 'recite_tokens'}
 
 class WriteTrainer:
     "Train a `DocMemory` for `documents` on a frozen `backbone`; checkpoints and logs go to `out_dir`."
@@ -374,6 +381,8 @@ def _end_epoch(self: WriteTrainer, e, doc_loss, kept, ntok, sec):
            'z_mean': z.mean().item(), 'z_std': z.std().item(), 'kept_token_share': kept}
     if self.cfg.sample_every and (e + 1) % self.cfg.sample_every == 0 and self.world.main:
         rec['sample_doc0'] = generate_from_z(self.bb, self.memory, [0], max_new_tokens=32)[0]
+    if self.cfg.recite_every and (e + 1) % self.cfg.recite_every == 0 and self.world.main:
+        rec |= recitation_scores(self.bb, self.memory, [d.text for d in self.docs], self.cfg.recite_tokens)
     self.epoch, self.history = e + 1, self.history + [rec]
     self.done = self.epoch >= self.cfg.epochs or (self.cfg.loss_target > 0 and rec['loss'] <= self.cfg.loss_target)
     if self.world.main:
@@ -401,6 +410,16 @@ def generate_from_z(backbone, memory, z_idx, max_new_tokens=128, do_sample=False
             out = backbone.model.generate(inputs_embeds=prefix, attention_mask=attn, generation_config=gc)
     finally: memory.train(was_training)
     return [backbone.tokenizer.decode(o, skip_special_tokens=True).strip() for o in out]
+
+# %% ../nbs/08_write.ipynb #wrec
+def recitation_scores(backbone, memory, texts, max_new_tokens=128, batch_size=16):
+    "Greedy recitation of each document `texts[i]` from z_i alone: mean ROUGE-L F1 and the share recited exactly."
+    gens = []
+    for s in range(0, len(texts), batch_size):
+        idx = list(range(s, min(s + batch_size, len(texts))))
+        gens += generate_from_z(backbone, memory, idx, max_new_tokens=max_new_tokens)
+    return {'recite_rougeL': float(np.mean([rouge_l(t, g)[2] for t, g in zip(texts, gens)])),
+            'recite_exact': float(np.mean([recited_exactly(t, g) for t, g in zip(texts, gens)]))}
 
 # %% ../nbs/08_write.ipynb #60bb5fb2
 def write_new_documents(backbone, memory, docs, steps=100, lr=0.1, seed=0, init_std=0.02, batch_size=16):
