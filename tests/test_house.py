@@ -1,6 +1,6 @@
 """The house rules a change could break silently: one stage registry, module boundaries without cycles, short
 functions, a reason for every parameter, and the layout of run folders."""
-import ast, json
+import ast, io, json, re, statistics, tokenize
 from pathlib import Path
 import pytest
 from zrag.params import param_reference, load_params
@@ -112,6 +112,30 @@ def test_functions_are_short():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 50:
                 long.append(f"{p.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert long == []
+
+
+def test_no_statements_joined_with_semicolons():
+    "Library lines hold one statement each: functions are short because they are, not because lines are dense."
+    tokens = {p.name: tokenize.generate_tokens(io.StringIO(p.read_text()).readline) for p in LIB}
+    joined = [f"{name}:{t.start[0]}" for name, ts in tokens.items() for t in ts if t.type == tokenize.OP and t.string == ';']
+    assert joined == []
+
+
+def notebook_cells(nb):
+    "(export cells' line counts, code cells, code cells that show an output) of one library notebook."
+    cells = [c for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
+    src = lambda c: ''.join(c['source'])
+    exports = [len([l for l in src(c).splitlines() if l.strip() and not l.startswith('#|')])
+               for c in cells if re.search(r'^#\|\s*export', src(c), re.M)]
+    return exports, len(cells), sum(bool(c.get('outputs')) for c in cells)
+
+
+def test_notebooks_show_their_values():
+    "Notebooks like the anchors: small export cells (median <= 12 lines), and every notebook shows an output in at "
+    "least half of its code cells (each definition followed by a worked example that displays a value)."
+    stats = {nb.name: notebook_cells(nb) for nb in sorted((ROOT / 'nbs').glob('[0-9]*.ipynb'))}
+    assert statistics.median([n for e, _, _ in stats.values() for n in e]) <= 12
+    assert [name for name, (_, code, shown) in stats.items() if shown < code / 2] == []
 
 
 def test_zrag_params_prints_the_reference(cli):
