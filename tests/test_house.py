@@ -117,7 +117,8 @@ def test_functions_are_short():
 def test_no_statements_joined_with_semicolons():
     "Library lines hold one statement each: functions are short because they are, not because lines are dense."
     tokens = {p.name: tokenize.generate_tokens(io.StringIO(p.read_text()).readline) for p in LIB}
-    joined = [f"{name}:{t.start[0]}" for name, ts in tokens.items() for t in ts if t.type == tokenize.OP and t.string == ';']
+    joined = [f"{name}:{t.start[0]}" for name, ts in tokens.items() for t in ts
+              if t.type == tokenize.OP and t.string == ';']
     assert joined == []
 
 
