@@ -3,7 +3,7 @@ import json, re
 import numpy as np, pytest
 from zrag.core import read_jsonl
 from zrag.data import load_corpus, CorpusConfig
-from zrag.evidence import EvidenceConfig, build_evidence_dataset, METRICS
+from zrag.evidence import EvidenceConfig, build_evidence_dataset, evidence_dataset, METRICS
 from zrag.stages import stage_dir
 from conftest import pipeline_args, smoke_args, check_resume_equals_uninterrupted
 
@@ -22,6 +22,22 @@ def test_no_leakage_on_the_bundled_corpus():
     assert {s['qid'] for s in samples} <= {q.qid for q in corpus.questions}
     assert (any(s['answer_kind'] == 'yes_no' for s in samples)
             or not any(q.answer.lower() in ('yes', 'no') for q in corpus.questions))
+
+
+def test_no_real_question_reaches_training_when_trained_on_the_corpus():
+    "ev_train_data corpus: training and model selection see cloze questions only, and every real question is scored."
+    corpus = load_corpus(CorpusConfig(), seed=0)
+    real = {q.question for q in corpus.questions}
+    samples, info = evidence_dataset(corpus, EvidenceConfig(ev_train_data='corpus'), seed=0)
+    fit = [s for s in samples if s['split'] != 'test']
+    assert fit and {s['type'] for s in fit} == {'cloze'} and not {s['question'] for s in fit} & real
+    assert {s['split'] for s in fit} == {'train', 'validation'} and info['n_cloze'] == len(fit)
+    assert {s['qid'] for s in samples if s['split'] == 'test'} == {q.qid for q in corpus.questions if q.gold_ids}
+    # 'both': the clozes join the train split's questions; the validation and test questions stay out of training
+    samples, _ = evidence_dataset(corpus, EvidenceConfig(ev_train_data='both'), seed=0)
+    held = set(corpus.splits['validation']) | set(corpus.splits['test'])
+    assert not held & {s['qid'] for s in samples if s['split'] == 'train'}
+    assert not set(corpus.splits['test']) & {s['qid'] for s in samples if s['split'] == 'validation'}
 
 
 def test_evidence_outputs(pipeline):

@@ -6,7 +6,8 @@ from zrag.core import read_jsonl
 from zrag.backbone import tiny_backbone
 from zrag.data import load_corpus, CorpusConfig
 from zrag.core import ZragError
-from zrag.route import (RouteConfig, Router, training_set, fit_router, layer_ids, pseudo_queries, memory_features,
+from zrag.pseudo import pseudo_queries
+from zrag.route import (RouteConfig, Router, training_set, fit_router, layer_ids, memory_features,
                         save_router, load_router)
 from zrag.stages import stage_dir
 from conftest import pipeline_args

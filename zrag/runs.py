@@ -5,13 +5,14 @@
 # %% auto #0
 __all__ = ['KEY_PARAMS', 'HEADLINE', 'INDEX_FILE', 'INDEX_NUMBERS', 'INDEX_STYLE', 'manifest', 'run_folders', 'run_summary',
            'runs_table', 'run_metrics', 'param_diff', 'metric_rows', 'figure_pairs', 'compare_runs', 'stage_file',
-           'stage_numbers', 'stage_status', 'duration', 'stage_links', 'stage_row', 'index_html', 'write_run_index']
+           'stage_numbers', 'stage_status', 'duration', 'stage_links', 'stage_row', 'index_html', 'write_run_index',
+           'recitation_rows', 'recitation_markdown']
 
 # %% ../nbs/14b_runs.ipynb #ru0imp
 import json, html, base64
 from pathlib import Path
 from urllib.parse import quote
-from .core import ZragError, atomic_write_text
+from .core import ZragError, atomic_write_text, read_jsonl
 from .stages import STAGES, META_DIR, CORPUS_FILE, stage_dir
 
 # %% ../nbs/14b_runs.ipynb #ru1code
@@ -281,3 +282,33 @@ def write_run_index(run_dir, running=None):
     out = Path(run_dir) / INDEX_FILE
     atomic_write_text(out, index_html(run_dir, running))
     return out
+
+# %% ../nbs/14b_runs.ipynb #rec1
+def _log_tokens(h): return h.get('tokens', h['tokens_per_s'] * h['seconds'])   # logs before `tokens`: rate x time
+
+def recitation_rows(run_dirs):
+    "One dict per write run in `run_dirs`: its changes against the first, compute, loss and its last A2."
+    runs = [Path(r) for r in run_dirs]
+    base = manifest(runs[0])['params']
+    rows = []
+    for r in runs:
+        log = read_jsonl(stage_dir(r, 'write') / 'train_log.jsonl')
+        last = [h for h in log if 'recite_rougeL' in h][-1:] or [{}]
+        changed = param_diff(base, manifest(r)['params'], skip=('run_name', 'runs_dir', 'recite_every'))
+        rows.append({'run': r.name, 'changes': ', '.join(f'{k} {v}' for k, _, v in changed) or '(base)',
+                     'epochs': len(log), 'tokens': int(sum(map(_log_tokens, log))), 'loss': log[-1]['loss'],
+                     'a2_epoch': last[0].get('epoch'), 'a2_rougeL': last[0].get('recite_rougeL'),
+                     'a2_lo': last[0].get('recite_rougeL_lo'), 'a2_hi': last[0].get('recite_rougeL_hi'),
+                     'a2_exact': last[0].get('recite_exact')})
+    return rows
+
+# %% ../nbs/14b_runs.ipynb #rec2
+def recitation_markdown(rows):
+    "The rows of `recitation_rows` as a markdown table."
+    f = lambda v, fmt: '-' if v is None else format(v, fmt)
+    head = ['| run | changes | epochs | tokens | final loss | A2 ROUGE-L [95% CI] | recited exactly | A2 at epoch |',
+            '|---|---|---|---|---|---|---|---|']
+    return '\n'.join(head + [
+        f"| {r['run']} | {r['changes']} | {r['epochs']} | {r['tokens']:,} | {r['loss']:.3f} | "
+        f"{f(r['a2_rougeL'], '.3f')} [{f(r['a2_lo'], '.2f')}, {f(r['a2_hi'], '.2f')}] | {f(r['a2_exact'], '.0%')} | "
+        f"{f(r['a2_epoch'], 'd')} |" for r in rows])
