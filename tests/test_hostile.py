@@ -253,6 +253,26 @@ def test_corrupt_training_states_and_a_dead_endpoint(pipeline, tmp_path, capsys)
 
 
 # ---- secrets: never in any file, however the option is spelled
+SECRET_FORMS = [('yaml list', 'reader_api_key: [sk-LIST-4242, x]\n', 'sk-LIST-4242'),
+                ('hex literal', 'reader_api_key: 0x4242abcd\n', str(0x4242abcd)),
+                ('mapping', 'reader_api_key: {k: sk-MAP-4242}\n', 'sk-MAP-4242')]
+
+
+@pytest.mark.parametrize('form,line,shown', SECRET_FORMS, ids=[f[0] for f in SECRET_FORMS])
+def test_a_secret_that_is_not_text_is_refused_unseen(form, line, shown, tmp_path, capsys):
+    "A key given as a list, a number or a mapping is refused with its type and length, never its value in any form."
+    f = tmp_path / 'key.yaml'; f.write_text(Path('params/smoke.yaml').read_text() + line)
+    err = refused(capsys, tmp_path, 'write', '-f', f, '-q', '-p', 'runs_dir', tmp_path / 'runs',
+                  expect="'reader_api_key': must be str, got a ")
+    assert shown not in err and '4242' not in err
+
+
+def test_a_secret_on_the_command_line_is_taken_as_typed(tmp_path):
+    "`-p reader_api_key 0x1F` is the text '0x1F', not the number 31 that YAML would make of it."
+    from zrag.params import load_params
+    assert load_params('params/smoke.yaml', [('reader_api_key', '0x1F')]).answer.reader_api_key == '0x1F'
+
+
 @pytest.mark.integration
 def test_the_key_is_in_no_file_of_the_run(written, capsys):
     key = 'sk-HOSTILE-4242-secret'

@@ -57,6 +57,12 @@ def param_reference(group=None):
 # %% ../nbs/01b_params.ipynb #15f2fbfb
 def _type_name(t): return getattr(t, '__name__', str(t))
 
+def _shown(key, value):
+    "`value` as an error message may show it: a secret parameter's by its type and length only, never its content."
+    if key not in SECRET_PARAMS: return f"{type(value).__name__} {value!r}"
+    n = f" of length {len(value)}" if hasattr(value, '__len__') else ''
+    return f"a {type(value).__name__}{n} (a secret: its value is not shown)"
+
 def _coerce(key, value, typ):
     "Check `value` against the field type `typ` (int is accepted for float); return it."
     if typ is float and isinstance(value, str):
@@ -65,7 +71,8 @@ def _coerce(key, value, typ):
     if typ is float and isinstance(value, int) and not isinstance(value, bool): value = float(value)
     if typ is list and isinstance(value, tuple): value = list(value)
     ok = isinstance(value, typ) and not (typ in (int, float) and isinstance(value, bool))
-    if not ok: raise ParamError(key, f"must be {_type_name(typ)}, got {type(value).__name__} {value!r}")
+    if not ok: raise ParamError(key, f"must be {_type_name(typ)}, got {_shown(key, value)}"
+                                + (". Quote it in the params file" if key in SECRET_PARAMS else ''))
     if typ is float and not math.isfinite(value): raise ParamError(key, f"must be a finite number, got {value}")
     if typ is int and not -2**63 <= value < 2**63: raise ParamError(key, f"must fit in 64 bits, got {value}")
     return value
@@ -125,7 +132,8 @@ def load_params(path=None, overrides=()):
     if path is not None:
         data, lines = read_params_file(path)
         for k, v in data.items(): values[k], where[k] = v, f"{path}:{lines.get(k, '?')}"
-    for k, v in overrides: values[k], where[k] = _override(v), f"-p {k}"
+    for k, v in overrides:                  # a secret is taken as typed: YAML would turn '0x1F' into 31
+        values[k], where[k] = (v if k in SECRET_PARAMS else _override(v)), f"-p {k}"
     by_group = {g: {} for g in groups}
     for k, v in values.items():
         if k not in owner:
