@@ -94,7 +94,7 @@ def test_no_import_cycles():
 # one or the other: a new module has to be placed.
 SHARED = {'core', 'dist', 'backbone', 'data', 'metrics', 'pseudo', 'report', 'viz', 'adapters', 'kv', 'baselines',
           'answer'}
-PHASES = {'params', 'stages', 'runs', 'cli', 'write', 'probes', 'analysis', 'diagnostics', 'evidence', 'route',
+PHASES = {'params', 'stages', 'lock', 'runs', 'cli', 'write', 'probes', 'analysis', 'diagnostics', 'evidence', 'route',
           'read', 'scale', 'compare'}
 
 

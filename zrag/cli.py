@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['RUN_HELP', 'environment_info', 'now', 'put_back', 'RunManifest', 'folder_state', 'fs_error', 'new_folders',
            'run_stages', 'take_part', 'build_parser', 'redact', 'redact_argv', 'params_table', 'runs_dir_arg',
-           'runs_command', 'main']
+           'runs_command', 'Terminated', 'sigterm_interrupts', 'main']
 
 # %% ../nbs/15_cli.ipynb #ca5e4db1
-import sys, os, re, json, time, errno, shutil, argparse, platform, subprocess, datetime
+import sys, os, re, json, time, errno, shutil, signal, argparse, platform, subprocess, datetime
+import contextlib, threading
 from importlib.metadata import version, PackageNotFoundError
 from pathlib import Path
 import torch
@@ -17,6 +18,7 @@ from .params import SECRET_PARAMS, load_params, param_reference
 from .stages import STAGES, META_DIR, RunConfig, run_path, check_layout
 from .dist import init_world, barrier
 from .runs import INDEX_FILE, runs_table, compare_runs, write_run_index
+from .lock import RunLock
 
 # %% ../nbs/15_cli.ipynb #beece671
 def _git_commit():
@@ -173,11 +175,24 @@ def _close(man, rd, status):
         if status == 'ok': raise fs_error(e) from e
 
 # %% ../nbs/15_cli.ipynb #runstages1
+def _locked(rd, fresh, command):
+    "The run folder's lock for `command`, taken before anything else is written; a refusal removes nothing."
+    try: return RunLock(rd, command).acquire()
+    except OSError as e:
+        if fresh: _remove_new(fresh)
+        raise fs_error(e) from None
+
 def run_stages(params, names, command, progress=True):
     "Run stages `names` for `params`, recording each in the run manifest and on the index page; return {stage: result}."
     rd = run_path(params)
     fresh = new_folders(rd)                            # [] for an existing run folder
     if not fresh: check_layout(rd)
+    lock = _locked(rd, fresh, command)                 # one writer per run folder (zrag.lock)
+    try: return _run_locked(params, names, command, progress, rd, fresh)
+    finally: lock.release()
+
+def _run_locked(params, names, command, progress, rd, fresh):
+    "`run_stages` once the folder's lock is held."
     before = _state_before(rd)
     try: man = RunManifest(params, command)
     except OSError as e:
@@ -296,6 +311,36 @@ def runs_command(args):
     a, b = (_run_folder(runs_dir, n) for n in args.compare)
     return f"comparison: {compare_runs(a, b, args.out)}"
 
+# %% ../nbs/15_cli.ipynb #clisig
+class Terminated(KeyboardInterrupt):
+    "SIGTERM, raised where the process is, so that a run records it as interrupted exactly as Ctrl-C."
+
+def _on_sigterm(signum, frame): raise Terminated()
+
+@contextlib.contextmanager
+def sigterm_interrupts():
+    "Within: SIGTERM raises `Terminated` (in the main thread; elsewhere signals cannot be caught and nothing changes)."
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, old)
+
+# %% ../nbs/15_cli.ipynb #clicmd
+def _command(args, argv, secrets):
+    "Do what `args` asks: (each stage's result, params) of this process's run; (None, None) where nothing ran here."
+    if args.command in ('params', 'runs'):
+        print(params_table(args.group, args.stage) if args.command == 'params' else runs_command(args))
+        return None, None
+    params = load_params(args.file, args.param)
+    secrets += params.secrets                     # in place: the caller's list redacts them too
+    names = params.run.stages if args.command == 'run' else [args.command]
+    if not init_world().main:
+        take_part(params, names)
+        return None, None
+    return run_stages(params, names, 'zrag ' + ' '.join(redact_argv(argv, secrets)), progress=not args.quiet), params
+
 # %% ../nbs/15_cli.ipynb #cli8code
 def main(argv=None):
     "Entry point of the `zrag` console script."
@@ -303,23 +348,15 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     secrets = [str(v) for k, v in getattr(args, 'param', []) if k in SECRET_PARAMS]
     try:
-        if args.command in ('params', 'runs'):
-            print(params_table(args.group, args.stage) if args.command == 'params' else runs_command(args))
-            return 0
-        params = load_params(args.file, args.param)
-        secrets += params.secrets
-        names = params.run.stages if args.command == 'run' else [args.command]
-        if not init_world().main:
-            take_part(params, names)
-            return 0
-        results = run_stages(params, names, 'zrag ' + ' '.join(redact_argv(argv, secrets)), progress=not args.quiet)
+        with sigterm_interrupts(): results, params = _command(args, argv, secrets)
     except ZragError as e:
         print(redact(f"zrag: error: {e}", secrets), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("\nzrag: interrupted. Checkpoints written so far are kept: run the same command again to resume.",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(e, Terminated) else 130
+    if results is None: return 0
     for name, r in results.items():
         print(f"[{name}] " + ', '.join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
                                        for k, v in (r or {}).items()))
