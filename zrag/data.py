@@ -220,7 +220,8 @@ class CorpusConfig:
     n_docs: int = 0               # documents in the corpus; 0 = every paragraph of the file, in file order
     distractors: int = 0          # with n_docs > 0: distractor paragraphs added per chosen question
                                   # (HotpotQA has up to 8)
-    split_fracs: list = field(default_factory=lambda: [0.6, 0.2, 0.2])  # train / validation / test shares of questions
+    split_fracs: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])  # train / validation / test
+                                  # shares of the questions
 
     def __post_init__(self):
         check(self.n_docs >= 0, 'n_docs', f"must be >= 0 (0 = all), got {self.n_docs}")

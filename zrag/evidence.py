@@ -41,7 +41,7 @@ class EvidenceConfig:
     lora_r: int = 32                   # LoRA rank: the adapter's width (its parameters grow linearly with it)
     lora_alpha: int = 64               # LoRA scale numerator (scale = alpha / r)
     lora_dropout: float = 0.05         # LoRA dropout on the adapter's input (seeded per epoch: resumes are exact)
-    lora_targets: list = field(        # the attention projections
+    lora_targets: list[str] = field(        # the attention projections
         default_factory=lambda: ['q_proj', 'k_proj', 'v_proj', 'o_proj'])
     ev_lr: float = 1e-3                # AdamW learning rate of the adapter (no weight decay)
     ev_epochs: int = 8                 # passes over the training samples; the best epoch by validation loss is kept

@@ -42,16 +42,16 @@ class ReadConfig:
     read_epochs: int = 6            # passes over the training questions; the best epoch by validation loss is kept
     read_batch_size: int = 4        # questions per step
     read_max_new_tokens: int = 48   # greedy evidence budget at test time
-    read_pool_sizes: list = field(default_factory=lambda: [2, 4, 8, 16, 0])   # N for the accuracy-against-N curve
+    read_pool_sizes: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 0])   # N for the accuracy-against-N curve
                                                                               # (0 = all)
     kv_batch_size: int = 64         # documents per forward when their keys and values are computed
     read_route_bias: float = 0.0    # added to the attention logits of each document's memory tokens: this times the
                                     # route stage's log-probability of the document for the question; 0 = no router
     read_route_loss: float = 0.0    # weight of the auxiliary routing loss: cross-entropy of the gold documents under
                                     # the attention mass the evidence positions put on each memory; 0 = off
-    read_route_layers: list = field(default_factory=lambda: [0.5, 0.75, 1.0])   # depths (fractions of the layers)
+    read_route_layers: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0])   # depths (layer fractions)
                                     # whose heads that loss averages over
-    read_pool_schedule: list = field(default_factory=list)   # a curriculum: the training pool size of each epoch
+    read_pool_schedule: list[int] = field(default_factory=list)   # a curriculum: the training pool size of each epoch
                                     # (the last repeats; 0 = all documents); empty = `read_pool` in every epoch
     read_mode: str = 'full'         # 'full': the test questions read from every memory at once; 'two_stage': also
                                     # read from the read_top_k documents the router's keys pick (phase 4, `11c_scale`)

@@ -33,13 +33,13 @@ KEY_MAPS = ('tied', 'separate')
 @dataclass
 class RouteConfig:
     "The router: pseudo-queries from the corpus, a contrastive key/query head, and what is measured beside it."
-    route_queries: list = field(default_factory=lambda: ['sentence', 'cloze'])  # pseudo-query kinds made from corpus
+    route_queries: list[str] = field(default_factory=lambda: ['sentence', 'cloze'])  # pseudo-queries made from corpus
                                           # text: 'sentence' (a sentence, title words removed), 'cloze' (a sentence
                                           # with one named entity replaced by "what"), 'question' (one question per
                                           # document written by the frozen backbone)
     route_train_questions: bool = False   # also train on the train split's real questions; routing is then reported
                                           # only on the questions no training step saw (validation + test)
-    route_layers: list = field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0])  # depths (fractions of the layers)
+    route_layers: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0])  # depths (layer fractions)
                                           # whose mean hidden state may feed the router; held-out pseudo-queries
                                           # pick one
     route_dim: int = 128                  # width of the shared query/key space
