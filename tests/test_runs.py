@@ -3,7 +3,7 @@ import re, shutil
 import pytest
 from conftest import smoke_args
 from zrag.stages import STAGES
-from zrag.runs import write_run_index
+from zrag.runs import write_run_index, compare_page_name
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ def test_runs_lists_and_compares(smoke_analyzed, cli):
     assert all('n_docs=4' in l and 'a1_top1=' in l for l in lines)
     r = cli('runs', '-p', 'runs_dir', root, '--compare', 'a', 'b')
     assert r.returncode == 0, r.stderr
-    page = root / 'compare_a_vs_b.html'
+    page = root / compare_page_name(root / 'a', root / 'b')
     assert r.stdout.strip() == f'comparison: {page}'
     html = page.read_text()
     diff = html.split('<h2>Parameters that differ</h2>')[1].split('<h2>')[0]
@@ -33,6 +33,26 @@ def test_runs_lists_and_compares(smoke_analyzed, cli):
     assert html.count('<img src="data:image/png;base64,') == 2 * n_png and n_png == 8
     r = cli('runs', '-p', 'runs_dir', root, '--compare', 'a', 'nope')
     assert r.returncode == 2 and 'nope is not a readable run folder' in r.stderr
+    # the page goes inside runs_dir whatever the paths given; a page path that is a folder is one line
+    r = cli('runs', '-p', 'runs_dir', root, '--compare', f'../{root.name}/a', str(root / 'b'))
+    assert r.returncode == 0 and r.stdout.strip().startswith(f'comparison: {root}/compare_a_vs_b_'), r.stderr
+    r = cli('runs', '-p', 'runs_dir', root, '--compare', 'a', 'b', '-o', root)
+    assert r.returncode == 2 and r.stderr.count('zrag: error') == 1 and 'is a folder: give' in r.stderr
+    assert 'Traceback' not in r.stderr
+
+
+def test_runs_tells_the_truth(smoke_analyzed, tmp_path, cli):
+    "A deleted stage folder is not finished, a manifest that is a folder is listed as unreadable."
+    a, _ = smoke_analyzed
+    shutil.copytree(a, tmp_path / 'gone')
+    shutil.rmtree(tmp_path / 'gone' / STAGES['analyze'].folder)
+    (tmp_path / 'dir' / '00_meta' / 'run_manifest.json').mkdir(parents=True)
+    r = cli('runs', '-p', 'runs_dir', tmp_path)
+    assert r.returncode == 0, r.stderr
+    dir_line, gone_line = r.stdout.splitlines()
+    assert dir_line.split()[:2] == ['dir', 'unreadable'] and 'IsADirectoryError' in dir_line
+    assert gone_line.split()[:3] == ['gone', 'ok', 'write']
+    assert '(analyze lost: phase1_metrics.json missing)' in gone_line
 
 
 def test_the_run_page(smoke_analyzed, cli, tmp_path):

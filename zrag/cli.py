@@ -99,7 +99,9 @@ def fs_error(e):
     "The `ZragError` for a file-system fault `e` (an `OSError`): the file, the reason and the fix."
     fix = {errno.ENOSPC: 'Free disk space or choose another -p runs_dir', errno.EDQUOT: 'Free disk space',
            errno.EACCES: 'Make it writable or choose another -p runs_dir', errno.EROFS: 'Choose another -p runs_dir',
-           errno.EPERM: 'Make it writable or choose another -p runs_dir'}.get(e.errno, 'Check the path and the disk')
+           errno.EPERM: 'Make it writable or choose another -p runs_dir',
+           errno.EISDIR: 'Give a file path, not a folder', errno.ENAMETOOLONG: 'Choose a shorter name',
+           }.get(e.errno, 'Check the path and the disk')
     return ZragError(f"cannot write {e.filename or 'a file'}: {e.strerror or e}. {fix}, then run the same command "
                      "again (what was written before is kept).")
 
@@ -251,7 +253,7 @@ def build_parser():
                       help=f'the folder of the run folders (default: {RunConfig.runs_dir})')
     runs.add_argument('--runs-dir', help=argparse.SUPPRESS)          # deprecated alias of -p runs_dir DIR
     runs.add_argument('--compare', nargs=2, metavar=('A', 'B'), help='two run names (or run folder paths)')
-    runs.add_argument('-o', '--out', help='the comparison page (default: RUNS_DIR/compare_A_vs_B.html)')
+    runs.add_argument('-o', '--out', help='the comparison page (default: RUNS_DIR/compare_A_vs_B_HASH.html)')
     return p
 
 # %% ../nbs/15_cli.ipynb #b8e0d361s2
@@ -307,9 +309,13 @@ def runs_dir_arg(args):
 def runs_command(args):
     "What `zrag runs` prints: the listing, or (`--compare A B`) the path of the comparison page."
     runs_dir = runs_dir_arg(args)
-    if not args.compare: return runs_table(runs_dir)
-    a, b = (_run_folder(runs_dir, n) for n in args.compare)
-    return f"comparison: {compare_runs(a, b, args.out)}"
+    if args.out and Path(args.out).is_dir():
+        raise ZragError(f"-o {args.out} is a folder: give the page's file path, e.g. {Path(args.out) / 'compare.html'}")
+    try:
+        if not args.compare: return runs_table(runs_dir)
+        a, b = (_run_folder(runs_dir, n) for n in args.compare)
+        return f"comparison: {compare_runs(a, b, args.out, runs_dir)}"
+    except OSError as e: raise fs_error(e) from None
 
 # %% ../nbs/15_cli.ipynb #clisig
 class Terminated(KeyboardInterrupt):

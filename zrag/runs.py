@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['KEY_PARAMS', 'HEADLINE', 'INDEX_FILE', 'INDEX_NUMBERS', 'INDEX_STYLE', 'manifest', 'run_folders', 'live_status',
-           'run_summary', 'runs_table', 'run_metrics', 'param_diff', 'metric_rows', 'figure_pairs', 'compare_runs',
-           'stage_file', 'stage_numbers', 'stage_status', 'duration', 'stage_links', 'stage_row', 'index_html',
-           'write_run_index', 'recitation_rows', 'recitation_markdown']
+           'stage_file', 'missing_results', 'run_summary', 'runs_table', 'run_metrics', 'unreadable_files',
+           'param_diff', 'metric_rows', 'figure_pairs', 'compare_page_name', 'compare_runs', 'stage_numbers',
+           'stage_status', 'duration', 'stage_links', 'stage_row', 'index_html', 'write_run_index', 'recitation_rows',
+           'recitation_markdown']
 
 # %% ../nbs/14b_runs.ipynb #ru0imp
-import json, html, base64
+import json, html, base64, hashlib
 from pathlib import Path
 from urllib.parse import quote
 from .core import ZragError, atomic_write_text, read_jsonl
@@ -37,24 +38,54 @@ def run_folders(runs_dir):
     "The run folders directly under `runs_dir`, by name."
     d = Path(runs_dir)
     if not d.is_dir(): raise ZragError(f"runs_dir {d} is not a folder: give -p runs_dir DIR, or make a run first.")
-    return sorted(p for p in d.iterdir() if (p / META_DIR / 'run_manifest.json').is_file())
+    return sorted(p for p in d.iterdir() if (p / META_DIR / 'run_manifest.json').exists())   # a damaged one too
 
 # %% ../nbs/14b_runs.ipynb #rulive
 def live_status(run_dir):
     "The status of a run whose manifest has none yet: 'running' while its lock's holder lives, else 'interrupted'."
     return 'running' if holder_alive(read_lock(run_dir)) else 'interrupted'
 
+# %% ../nbs/14b_runs.ipynb #ix1code
+INDEX_FILE = 'index.html'
+INDEX_NUMBERS = {     # stage: [(label, file in the stage's folder, dotted path to the number in it)]
+    'write': [('final loss', 'train_log.jsonl', '-1.loss')],
+    'analyze': [('A1 top-1', 'phase1_metrics.json', 'a1_top1'), ('A2 ROUGE-L', 'phase1_metrics.json', 'a2_rougeL')],
+    'evidence': [('answer coverage', 'evidence_metrics.json', 'variants.z.answer_coverage.mean'),
+                 ('ROUGE-L', 'evidence_metrics.json', 'variants.z.rougeL.mean')],
+    'route': [('router MRR', 'routing_metrics.json', 'tables.unseen.rows.router.mrr.mean'),
+              ('router R@2', 'routing_metrics.json', 'tables.unseen.rows.router.recall@2.mean')],
+    'read': [('answer coverage', 'read_metrics.json', 'answer_coverage.mean'),
+             ('ROUGE-L', 'read_metrics.json', 'rougeL.mean'), ('routing MRR', 'read_metrics.json', 'routing.mrr'),
+             ('two-stage coverage', 'read_metrics.json', 'two_stage.answer_coverage.mean')],
+    'compare': [('F1 {}', 'comparison.json', 'methods.*.f1.mean')],
+}
+
+# %% ../nbs/14b_runs.ipynb #ix3code
+def stage_file(run_dir, name, file):
+    "The file named `file` in the folder of stage `name` of `run_dir`, however deep (the shallowest), or None."
+    d = stage_dir(run_dir, name)
+    found = sorted(d.rglob(file), key=lambda p: (len(p.parts), p)) if d.is_dir() else []
+    return found[0] if found else None
+
+# %% ../nbs/14b_runs.ipynb #rures2
+def missing_results(run_dir, name):
+    "The result files of stage `name` (those its numbers come from) that its folder in `run_dir` lacks."
+    return sorted({f for _, f, _ in INDEX_NUMBERS.get(name, []) if stage_file(run_dir, name, f) is None})
+
 # %% ../nbs/14b_runs.ipynb #ru1codes2
 def run_summary(run_dir):
-    "{'name', 'status', 'stages' (finished), 'params' (KEY_PARAMS), 'headline' (stages' numbers)} of a run folder."
+    "{'name', 'status', 'stages' (finished), 'params', 'headline'; 'lost': results missing} of a run folder."
     m = manifest(run_dir)
-    done = [s for s in STAGES if m['stages'].get(s, {}).get('status') == 'ok']
+    said = [s for s in STAGES if m['stages'].get(s, {}).get('status') == 'ok']
+    lost = {s: missing_results(run_dir, s) for s in said if missing_results(run_dir, s)}
+    done = [s for s in said if s not in lost]
     res = {k: v for s in done for k, v in (m['stages'][s].get('result') or {}).items()}
     status = m.get('status') or live_status(run_dir)
     return {'name': Path(run_dir).name, 'status': status, 'stages': done,
             'params': {k: m['params'].get(k) for k in KEY_PARAMS if k in m['params']},
             'headline': {k: res[k] for k in HEADLINE if isinstance(res.get(k), (int, float))},
-            **({'resume': m.get('command')} if status == 'interrupted' else {})}
+            **({'resume': m.get('command')} if status == 'interrupted' else {}),
+            **({'lost': lost} if lost else {})}
 
 # %% ../nbs/14b_runs.ipynb #ru2code
 def _fmt(v): return f'{v:.3g}' if isinstance(v, float) else str(v)
@@ -73,6 +104,7 @@ def runs_table(runs_dir):
                      + (r['error'] if 'error' in r else
                         ' '.join(f'{k}={_fmt(v)}' for k, v in {**r['params'], **r['headline']}.items()))
                      + (f"  (resume: {r['resume']})" if r.get('resume') else '')
+                     + ''.join(f"  ({s} lost: {', '.join(fs)} missing)" for s, fs in r.get('lost', {}).items())
                      for r in rows)
 
 # %% ../nbs/14b_runs.ipynb #ru3code
@@ -96,6 +128,21 @@ def run_metrics(run_dir, stages):
             except (OSError, ValueError): continue
             out.update({f'{s}/{f.relative_to(d).as_posix()}: {k}': v for k, v in _flatten(data).items()})
     return out
+
+# %% ../nbs/14b_runs.ipynb #ruunr
+def unreadable_files(run_dir, stages):
+    "The JSON files of `stages` in `run_dir` that cannot be read (damaged, or not files): their metrics are missing."
+    bad = []
+    for s in stages:
+        d = stage_dir(run_dir, s)
+        for f in sorted(d.rglob('*.json')) if d.is_dir() else []:
+            try: json.loads(f.read_text())
+            except (OSError, ValueError): bad.append(f'{s}/{f.relative_to(d).as_posix()}')
+    return bad
+
+def _unreadable_html(a, b, stages):
+    bad = [f'{n}: {f}' for n, r in (('A', a), ('B', b)) for f in unreadable_files(r, stages)]
+    return f"<h2>Files that could not be read</h2><p>{html.escape('; '.join(bad))}</p>" if bad else ''
 
 # %% ../nbs/14b_runs.ipynb #ru3codes2
 def param_diff(pa, pb, skip=('run_name', 'runs_dir')):
@@ -142,8 +189,13 @@ def _figures_html(a, b):
     return ''.join(parts) or '<p>No figure in common.</p>'
 
 # %% ../nbs/14b_runs.ipynb #ru6code
-def compare_runs(a, b, out=None):
-    "Render the comparison page of run folders `a` and `b` (to `out`, default beside them); returns its path."
+def compare_page_name(a, b):
+    "The default file name of the page comparing run folders `a` and `b`: their names and a hash of both paths."
+    h = hashlib.sha256(f'{Path(a).resolve()}\0{Path(b).resolve()}'.encode()).hexdigest()[:8]
+    return f'compare_{Path(a).name}_vs_{Path(b).name}_{h}.html'
+
+def compare_runs(a, b, out=None, runs_dir=None):
+    "Render the page comparing run folders `a` and `b` (to `out`; default: in `runs_dir`, else beside `a`); its path."
     a, b = Path(a), Path(b)
     A, B = manifest(a), manifest(b)
     done_b = run_summary(b)['stages']
@@ -155,26 +207,12 @@ def compare_runs(a, b, out=None):
                                            param_diff(A['params'], B['params'])])
     body = (f'<h1>{html.escape(a.name)} (A) against {html.escape(b.name)} (B)</h1>{head}'
             f'<h2>Parameters that differ</h2>{diff}<h2>Metrics of the stages both ran ({", ".join(shared)})</h2>'
-            f'{_table(["metric", "A", "B", "B - A"], rows)}<h2>Figures (A left, B right)</h2>{_figures_html(a, b)}')
-    out = Path(out) if out else a.parent / f'compare_{a.name}_vs_{b.name}.html'
+            f'{_table(["metric", "A", "B", "B - A"], rows)}{_unreadable_html(a, b, shared)}'
+            f'<h2>Figures (A left, B right)</h2>{_figures_html(a, b)}')
+    out = Path(out) if out else Path(runs_dir or a.parent) / compare_page_name(a, b)
     style = 'body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}'
     atomic_write_text(out, f'<!doctype html><meta charset="utf-8"><style>{style}</style>{body}')
     return out
-
-# %% ../nbs/14b_runs.ipynb #ix1code
-INDEX_FILE = 'index.html'
-INDEX_NUMBERS = {     # stage: [(label, file in the stage's folder, dotted path to the number in it)]
-    'write': [('final loss', 'train_log.jsonl', '-1.loss')],
-    'analyze': [('A1 top-1', 'phase1_metrics.json', 'a1_top1'), ('A2 ROUGE-L', 'phase1_metrics.json', 'a2_rougeL')],
-    'evidence': [('answer coverage', 'evidence_metrics.json', 'variants.z.answer_coverage.mean'),
-                 ('ROUGE-L', 'evidence_metrics.json', 'variants.z.rougeL.mean')],
-    'route': [('router MRR', 'routing_metrics.json', 'tables.unseen.rows.router.mrr.mean'),
-              ('router R@2', 'routing_metrics.json', 'tables.unseen.rows.router.recall@2.mean')],
-    'read': [('answer coverage', 'read_metrics.json', 'answer_coverage.mean'),
-             ('ROUGE-L', 'read_metrics.json', 'rougeL.mean'), ('routing MRR', 'read_metrics.json', 'routing.mrr'),
-             ('two-stage coverage', 'read_metrics.json', 'two_stage.answer_coverage.mean')],
-    'compare': [('F1 {}', 'comparison.json', 'methods.*.f1.mean')],
-}
 
 # %% ../nbs/14b_runs.ipynb #ix2code
 def _dig(obj, parts):
@@ -192,13 +230,6 @@ def _load(p):
     text = p.read_text()
     if p.suffix != '.jsonl': return json.loads(text)
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-# %% ../nbs/14b_runs.ipynb #ix3code
-def stage_file(run_dir, name, file):
-    "The file named `file` in the folder of stage `name` of `run_dir`, however deep (the shallowest), or None."
-    d = stage_dir(run_dir, name)
-    found = sorted(d.rglob(file), key=lambda p: (len(p.parts), p)) if d.is_dir() else []
-    return found[0] if found else None
 
 # %% ../nbs/14b_runs.ipynb #ix3codes1
 def _read_or_error(run_dir, p):
@@ -303,7 +334,9 @@ def recitation_rows(run_dirs):
     for r in runs:
         log = read_jsonl(stage_dir(r, 'write') / 'train_log.jsonl')
         last = [h for h in log if 'recite_rougeL' in h][-1:] or [{}]
-        changed = param_diff(base, manifest(r)['params'], skip=('run_name', 'runs_dir', 'recite_every'))
+        mine = manifest(r)['params']            # a parameter one of the two runs predates is not a change
+        changed = [d for d in param_diff(base, mine, skip=('run_name', 'runs_dir', 'recite_every'))
+                   if d[0] in base and d[0] in mine]
         rows.append({'run': r.name, 'changes': ', '.join(f'{k} {v}' for k, _, v in changed) or '(base)',
                      'epochs': len(log), 'tokens': int(sum(map(_log_tokens, log))), 'loss': log[-1]['loss'],
                      'a2_epoch': last[0].get('epoch'), 'a2_rougeL': last[0].get('recite_rougeL'),
