@@ -85,3 +85,28 @@ def test_a_folder_in_use_is_refused_before_anything_is_written(cmd, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f'is in use by process {os.getpid()}' in err[0] and 'Traceback' not in err[0]
     assert sorted(p.name for p in run.rglob('*')) == before
+
+
+def test_a_non_finite_loss_stops_the_write_and_keeps_the_last_checkpoint(tmp_path):
+    """The stop-on-NaN guard end to end: the console script's `main` with a fault injected into the write loss at the
+    second epoch exits 2 with one line naming the epoch and step; the checkpoint of epoch 1 stays."""
+    argv = [str(a) for a in smoke_args(tmp_path, '-p', 'epochs', '3')]
+    code = ("import sys, zrag.write as w\n"
+            "orig, calls = w.doc_nll, [0]\n"
+            "def faulty(*a, **k):\n"
+            "    calls[0] += 1\n"
+            "    out = orig(*a, **k)\n"
+            "    return out * float('nan') if calls[0] == 2 else out   # smoke: one step per epoch\n"
+            "w.doc_nll = faulty\n"
+            "from zrag.cli import main\n"
+            f"sys.exit(main({argv!r}))\n")
+    r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    errors = [l for l in r.stderr.splitlines() if l.startswith('zrag: error')]
+    assert r.returncode == 2 and len(errors) == 1 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert 'the write loss became nan in epoch 2, step 1 (the checkpoint of epoch 1 is kept)' in errors[0]
+    import torch
+    ck = torch.load(stage_dir(tmp_path / 'smoke', 'write') / 'checkpoint.pt', weights_only=False)
+    assert ck['epoch'] == 1 and not ck['done'] and len(log_lines(tmp_path / 'smoke')) == 1
+    man = read_manifest(tmp_path / 'smoke')
+    assert man['status'] == 'failed' and 'epoch 2, step 1' in man['stages']['write']['status']
+    assert read_lock(tmp_path / 'smoke') is None

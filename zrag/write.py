@@ -349,8 +349,8 @@ def _backbone_grad(self: WriteTrainer, prefix, ids, mask, keep, mine):
 
 # %% ../nbs/08_write.ipynb #wsteps2
 @patch
-def step(self: WriteTrainer, batch, generator):
-    "One optimisation step on documents `batch` (global indices): (each document's loss [B], kept share, tokens)."
+def step(self: WriteTrainer, batch, generator, index=0):
+    "Optimisation step `index` of the epoch on documents `batch` (global indices): (losses [B], kept share, tokens)."
     self.memory.train()          # every step: an eval-mode generation in between cannot switch dropout off
     w = self.world
     ids, mask = pad_batch([self.seqs[i] for i in batch], self.bb.tokenizer.pad_token_id)   # [B, T]: global batch
@@ -363,8 +363,8 @@ def step(self: WriteTrainer, batch, generator):
     loss = per_doc.mean().item()
     if not math.isfinite(loss):
         kept = f"the checkpoint of epoch {self.epoch} is kept" if self.epoch else "no checkpoint was written"
-        raise ZragError(f"the write loss became {loss} in epoch {self.epoch + 1} ({kept}). Lower lr_z or "
-                        "lr_proj, or check alpha_init and z_init_std, then run again.")
+        raise ZragError(f"the write loss became {loss} in epoch {self.epoch + 1}, step {index + 1} ({kept}). Lower "
+                        "lr_z or lr_proj, or check alpha_init and z_init_std, then run again.")
     self.opt.zero_grad(set_to_none=True)
     prefix.backward(grad)                                       # the projection's and the batch's z gradients
     torch.nn.utils.clip_grad_norm_([zb, *self.memory.proj.parameters()], self.cfg.grad_clip)
@@ -401,7 +401,7 @@ def fit(self: WriteTrainer, resume=True, progress=True, on_step=None):
         plan = self._epoch_plan(e)
         for k, batch in enumerate(plan):
             if on_step: on_step(e, k)
-            per_doc, kp, n = self.step(batch, gen)
+            per_doc, kp, n = self.step(batch, gen, k)
             doc_loss[batch] = per_doc.numpy()
             kept.append(kp)
             ntok += n
