@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from zrag.cli import main
 from zrag.stages import stage_dir
+from zrag.params import param_reference, SECRET_PARAMS
 from conftest import OLD_READ, run_manifest, read_manifest
 
 SMOKE = ['-f', 'params/smoke.yaml', '-q']
@@ -66,6 +67,23 @@ BAD_PARAMS = [
 @pytest.mark.parametrize('kv,expect', BAD_PARAMS, ids=[k[0] + '=' + k[1][:12] for k, _ in BAD_PARAMS])
 def test_bad_parameter(kv, expect, tmp_path, capsys):
     refused(capsys, tmp_path, 'run', *SMOKE, '-p', 'runs_dir', tmp_path, '-p', *kv, expect=expect)
+
+
+# every parameter of `zrag params`, crossed with values of the wrong type, non-finite, huge, nested or empty
+WRONG = {'str': ['[1]', '{a: 1}', '5', 'null'],
+         'int': ['.nan', '1.5', '[1]', 'x', '1e999', '100000000000000000000000', '-1', 'null', "''"],
+         'float': ['.nan', '.inf', '1e300', '[1]', 'x', '-1', 'null', "''"],
+         'bool': ['5', '[true]', 'x', 'null'],
+         'list': ['5', '{a: 1}', '[[1]]', '[{a: 1}]', 'x', 'null']}
+FUZZ = [(r['key'], v) for r in param_reference() if r['key'] not in SECRET_PARAMS   # a secret -p is text as typed
+        for v in WRONG[r['type'].split('[')[0]]]
+
+
+def test_every_parameter_refuses_every_wrong_value(tmp_path, capsys):
+    "Each (parameter, wrong value) through `zrag.cli.main`: one error line naming the parameter, exit 2, nothing made."
+    assert len(FUZZ) > 500
+    for k, v in FUZZ:
+        refused(capsys, tmp_path, 'write', *SMOKE, '-p', 'runs_dir', tmp_path / 'runs', '-p', k, v, expect=k)
 
 
 def test_a_missing_benchmark_file_names_the_benchmark(tmp_path, capsys):

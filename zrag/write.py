@@ -72,6 +72,8 @@ class WriteConfig:
                   'recite_every'):
             check(getattr(self, k) >= 0, k, f"must be >= 0, got {getattr(self, k)}")
         check(self.grad_clip > 0, 'grad_clip', f"must be > 0, got {self.grad_clip}")
+        check(self.alpha_init >= self.alpha_min, 'alpha_init', f"must be >= alpha_min ({self.alpha_min}): the gate is "
+              f"used as max(alpha, alpha_min), so a lower start is never used; got {self.alpha_init}")
         check(self.max_doc_tokens >= 2, 'max_doc_tokens', f"must be >= 2, got {self.max_doc_tokens}")
         check(self.recite_tokens >= 1, 'recite_tokens', f"must be >= 1, got {self.recite_tokens}")
         check(self.lr_schedule in LR_SCHEDULES, 'lr_schedule',
