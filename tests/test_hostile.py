@@ -231,8 +231,9 @@ def test_refusals_leave_the_run_folder_as_it_was(written, capsys):
     ck.write_bytes(good[:1000])
     refused(capsys, written, *base, expect='not a readable checkpoint')
     ck.write_bytes(good)
-    run_manifest(rd).write_text('{"half')
-    refused(capsys, written, *base, expect='run_manifest.json is damaged')
+    for bad in ('{"half', '[1, 2]', '{"stages": [], "history": {}}'):      # not JSON, or JSON of the wrong shape
+        run_manifest(rd).write_text(bad)
+        refused(capsys, written, *base, expect='run_manifest.json is damaged')
 
 
 @pytest.mark.integration

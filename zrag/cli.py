@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from .core import ZragError, atomic_path, atomic_write_json
 from .params import SECRET_PARAMS, load_params, param_reference
-from .stages import STAGES, META_DIR, RunConfig, run_path, check_layout
+from .stages import STAGES, META_DIR, RunConfig, run_path, check_layout, stage_dir
 from .dist import init_world, barrier
 from .runs import INDEX_FILE, runs_table, compare_runs, write_run_index
 from .lock import RunLock
@@ -59,9 +59,11 @@ class RunManifest:
         self.path = run_path(params) / META_DIR / 'run_manifest.json'
         self.before = self.path.read_bytes() if self.path.is_file() else None
         try: old = json.loads(self.before) if self.before is not None else {}
-        except ValueError:
-            raise ZragError(f"{self.path} is damaged (not JSON). Restore it, or move it aside to start its "
-                            "history afresh.") from None
+        except ValueError: old = None
+        if not (isinstance(old, dict) and isinstance(old.get('stages', {}), dict)
+                and isinstance(old.get('history', []), list)):
+            raise ZragError(f"{self.path} is damaged (not a run manifest). Restore it, or move it aside to start "
+                            "its history afresh.")
         self.data = {'run_name': params.run.run_name, 'command': command, 'started': now(), 'ended': None,
                      'params': params.redacted, 'param_sources': params.sources, **environment_info(),
                      'stages': old.get('stages', {}), 'history': old.get('history', [])}
@@ -143,6 +145,10 @@ def _undo_refusal(man, run_dir, before, fresh):
     return True
 
 # %% ../nbs/15_cli.ipynb #runone
+def _drop_if_empty(d):
+    "Remove the folder `d` when it exists and holds nothing."
+    if d.is_dir() and not any(d.iterdir()): d.rmdir()
+
 def _record_failure(man, rd, name, seconds, e):
     "Record stage `name`'s failure (or interruption) in the manifest and on the index page, as far as the disk allows."
     why = 'interrupted' if isinstance(e, KeyboardInterrupt) else f'failed: {type(e).__name__}: {str(e)[:300]}'
@@ -160,6 +166,7 @@ def _run_one(man, name, params, progress):
         result = STAGES[name].runner()(params, progress)
     except BaseException as e:
         _record_failure(man, rd, name, time.time() - t0, e)
+        _drop_if_empty(stage_dir(rd, name))                 # a stage that failed before writing leaves no folder
         if isinstance(e, OSError): raise fs_error(e) from e
         raise
     try:

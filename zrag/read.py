@@ -6,11 +6,11 @@
 __all__ = ['READ_MODES', 'EVAL_ONLY', 'TWO_STAGE_FILE', 'RANKED_KEPT', 'ReadConfig', 'routing_controls', 'question_targets',
            'evidence_inputs', 'evidence_nll', 'read_loss', 'attention_route_nll', 'read_route_loss', 'ReadData',
            'read_data', 'pool_size', 'draw_pool', 'route_layer_ids', 'train_read', 'evidence_record', 'read_one',
-           'read_evaluate', 'read_curve', 'read_metrics', 'two_stage_evaluate', 'two_stage_metrics', 'read_two_stage',
-           'read_identity', 'run_router', 'route_bias', 'read_stage']
+           'read_evaluate', 'read_curve', 'read_metrics', 'two_stage_evaluate', 'two_stage_metrics', 'capped_top_k',
+           'read_two_stage', 'read_identity', 'run_router', 'route_bias', 'read_stage']
 
 # %% ../nbs/11_read.ipynb #1b944f04
-import time
+import sys, time
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch
 from transformers import DynamicCache
@@ -55,7 +55,8 @@ class ReadConfig:
                                     # (the last repeats; 0 = all documents); empty = `read_pool` in every epoch
     read_mode: str = 'full'         # 'full': the test questions read from every memory at once; 'two_stage': also
                                     # read from the read_top_k documents the router's keys pick (phase 4, `11c_scale`)
-    read_top_k: int = 8             # documents the two-stage read reads per question
+    read_top_k: int = 8             # documents the two-stage read reads per question (more than the corpus holds:
+                                    # capped at its size, with a warning)
     read_cache_mb: float = 512      # the two-stage read's cache of memory keys and values (the least recently read
                                     # dropped first; the others recomputed from z); 0 = recompute every time
 
@@ -332,12 +333,20 @@ def two_stage_metrics(recs, full, reader, ks, n_boot=1000, seed=0):
             'cache': {'budget_bytes': reader.cache.budget, 'hits': reader.cache.hits, 'misses': reader.cache.misses},
             'bytes_per_doc': reader.bytes_per_doc}
 
+# %% ../nbs/11_read.ipynb #rdcap
+def capped_top_k(k, n_docs):
+    "`read_top_k` as the two-stage read uses it: at most the `n_docs` documents there are (with a warning beyond)."
+    if k > n_docs:
+        print(f"zrag: warning: read_top_k {k} is more than the corpus's {n_docs} documents: every document is read "
+              f"(read_top_k {n_docs}).", file=sys.stderr)
+    return min(k, n_docs)
+
 # %% ../nbs/11_read.ipynb #sc25s1
 def read_two_stage(w, model, router, data, full, params, out):
     "The read stage's two-stage evaluation of the test questions with the route stage's `router`, written to `out`."
     cfg = params.read
-    reader = two_stage_reader(w.backbone, model, w.memory, router, cfg.read_top_k, cfg.read_cache_mb,
-                              cfg.kv_batch_size)
+    reader = two_stage_reader(w.backbone, model, w.memory, router, capped_top_k(cfg.read_top_k, w.memory.n_docs),
+                              cfg.read_cache_mb, cfg.kv_batch_size)
     recs = two_stage_evaluate(reader, data, data.splits['test'], w.backbone, cfg)
     atomic_write_jsonl(out / TWO_STAGE_FILE, recs)
     return two_stage_metrics(recs, full, reader, params.baselines.recall_ks, params.evidence.bootstrap, params.run.seed)
