@@ -16,8 +16,9 @@ declare -A ROWS=(
   [m_tokens_32]="-p m_tokens 32"
   [z_init_1]="-p z_init_std 1.0"
   [lr_z_1]="-p lr_z 1.0"
+  [lr_proj_3e-4]="-p lr_proj 3e-4"
 )
-ORDER=(base lr_z_0.3 lr_proj_3e-3 cosine dropout_0.9 batch_4 m_tokens_32 z_init_1 lr_z_1)
+ORDER=(base lr_z_0.3 lr_proj_3e-3 cosine dropout_0.9 batch_4 m_tokens_32 z_init_1 lr_z_1 lr_proj_3e-4)
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }
   echo "== lever $row: ${ROWS[$row]:-(demo settings)}"
