@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['BENCHMARK_FILES', 'CompareConfig', 'method_summary', 'Comparison', 'add_baselines', 'add_oracle_z', 'add_oracle_text',
-           'add_recitation', 'add_read', 'run_corpus', 'save_run_corpus', 'check_answers', 'compare_stage']
+           'add_recitation', 'add_read', 'asked_questions', 'run_corpus', 'save_run_corpus', 'check_answers',
+           'compare_stage']
 
 # %% ../nbs/14_compare.ipynb #c0imp
 import json, time
@@ -37,11 +38,16 @@ class CompareConfig:
                                    # benchmarks/bench_read_scale.py --save; '' = that figure is skipped
     scale_quality_file: str = ''   # recall against N on this run's memories padded with distractors, from
                                    # benchmarks/diagnostics/read_scale_quality.py --save; '' = that figure is skipped
+    compare_questions: str = 'test'  # the questions every method answers: 'test' (the test split) or 'all' (every
+                                     # question of the corpus; a method trained on questions has no evidence for the
+                                     # others and is left out, saying so: use with ev_train_data corpus)
 
     def __post_init__(self):
         for k in BENCHMARK_FILES:
             v = getattr(self, k)
             check(v == '' or ('\0' not in v and v.endswith('.json')), k, f"must be '' or a .json file, got {v!r}")
+        check(self.compare_questions in ('test', 'all'), 'compare_questions',
+              f"must be 'test' or 'all', got {self.compare_questions!r}")
 
     def report_files(self):
         "{parameter: absolute path, or ''} for the report; a file given but missing is a `ZragError`."
@@ -186,6 +192,11 @@ def _add_read_row(cmp, name, path, cut, bytes_per_doc, note):
     cmp.add(name, [cut(rg[q.qid]['generated']) for q in qs], [rg[q.qid]['ranked'] for q in qs],
             float(np.mean([rg[q.qid]['seconds'] for q in qs])), bytes_per_doc * 1000, note)
 
+# %% ../nbs/14_compare.ipynb #c5ask
+def asked_questions(corpus, which='test'):
+    "The questions the comparison asks: the test split's, or (`which` 'all') every question of the corpus."
+    return corpus.split_questions('test') if which == 'test' else list(corpus.questions)
+
 # %% ../nbs/14_compare.ipynb #c5code
 def run_corpus(params, backbone):
     "The run's saved corpus, or (no write stage yet) the corpus of the params; with its manifest. Writes nothing."
@@ -218,7 +229,7 @@ def compare_stage(params, progress=True):
     benchmarks = params.compare.report_files()         # a missing file stops the stage before the backbone loads
     out, bb = stage_dir(rd, 'compare'), load_backbone(params.backbone)
     corpus, manifest = run_corpus(params, bb)
-    test = corpus.split_questions('test')
+    test = asked_questions(corpus, params.compare.compare_questions)
     if not test: raise ZragError(f"the corpus has no test questions ({len(corpus.questions)} in all): "
                                  "raise n_docs or change split_fracs.")
     index, reader = corpus.index(), make_reader(cfg, bb)
