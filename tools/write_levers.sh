@@ -2,7 +2,8 @@
 # The write levers' ablation (issue 26): one write run per row on the demo's settings, 30 epochs each (the demo's
 # budget), A2 (greedy recitation from z alone, ROUGE-L with its 95% interval, share exact) every 10 epochs.
 # Each row changes one parameter from params/demo.yaml. Runs go to runs/lever_<row>/; a finished row is skipped
-# (its checkpoint is done), an interrupted one resumes. The table: zrag.analysis.recitation_table (nbs/09_analysis).
+# (its checkpoint is done), an interrupted one resumes. The table: zrag.runs.recitation_markdown (nbs/14b_runs);
+# the measured table: nbs/09_analysis.ipynb, "Write levers".
 # Usage: tools/write_levers.sh [ROW ...]   (all rows when none is named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
