@@ -3,7 +3,7 @@ import json, re
 import numpy as np, pytest
 from zrag.core import read_jsonl
 from zrag.data import load_corpus, CorpusConfig
-from zrag.evidence import EvidenceConfig, build_evidence_dataset, evidence_dataset, METRICS
+from zrag.evidence import EvidenceConfig, build_evidence_dataset, evidence_dataset, METRICS, VARIANTS
 from zrag.stages import stage_dir
 from conftest import pipeline_args, smoke_args, check_resume_equals_uninterrupted
 
@@ -51,11 +51,17 @@ def test_evidence_outputs(pipeline):
     m = json.loads((ev / 'evidence_metrics.json').read_text())
     gens = read_jsonl(ev / 'generations.jsonl')
     assert m['memory_frozen']['unchanged'] and m['n_test'] > 0
-    assert {g['variant'] for g in gens} == {'z', 'shuffled_z', 'no_z'} and len(gens) == 3 * m['n_test']
+    assert {g['variant'] for g in gens} == set(VARIANTS) and len(gens) == len(VARIANTS) * m['n_test']
     # the report's numbers are the means of the per-sample records
-    for v in ('z', 'shuffled_z', 'no_z'):
+    for v in VARIANTS:
         for k in METRICS:
             assert m['variants'][v][k]['mean'] == pytest.approx(np.mean([g[k] for g in gens if g['variant'] == v]))
+    # fair coverage leaves out the samples whose question names the answer, and no memory covers none of the others
+    fair = [g for g in gens if g['variant'] == 'z' and not g['answer_in_question']]
+    assert m['variants']['z']['answer_coverage_not_given']['n'] == len(fair)
+    assert set(m['vs_no_z']) == {'z', 'shuffled_z', 'recitation'}
+    # the recitation is each sample's own gold memory read back, scored against its own document
+    assert all(g['memory_doc'] == g['doc_idx'] for g in gens if g['variant'] == 'recitation')
     test_q = {g['qid'] for g in gens}
     train_q = {s['qid'] for s in read_jsonl(ev / 'dataset/samples.jsonl') if s['split'] != 'test'}
     assert not test_q & train_q
