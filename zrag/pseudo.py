@@ -35,18 +35,32 @@ def clozes(sentence, title_words):
             out.append((q, m.group()))
     return out
 
+# %% ../nbs/04b_pseudo.ipynb #c55dec5f
+def _bare_title(title): return re.sub(r"\s*\(.*\)\s*$", '', title).strip()
+
+def _named(sentence, titles, own):
+    "Indices of the documents other than `own` whose titles (`titles`) the `sentence` names."
+    return [k for k, t in enumerate(titles)
+            if k != own and t and re.search(rf"\b{re.escape(t)}\b", sentence, flags=re.I)]
+
 # %% ../nbs/04b_pseudo.ipynb #rt10
+def _query_texts(s, title_words, named_words):
+    "The versions of sentence `s` that each kind asks: title words out, a cloze, the bridge with B's name out too."
+    return {'sentence': _without(s, title_words), 'cloze': _cloze(s, {w.lower() for w in title_words}),
+            'bridge': _without(s, title_words + named_words) if named_words else None}
+
 def pseudo_queries(documents, kinds=('sentence', 'cloze'), min_words=3):
-    ("Question-like texts made from each document's own sentences: [{'text', 'doc_idx', 'kind', 'group'}] "
-     "(the backbone writes the 'question' kind: `generated_queries`).")
-    out = []
+    ("Question-like texts made from each document's own sentences: [{'text', 'doc_idx', 'kind', 'group'}]; a "
+     "'bridge' also lists the documents its sentence names ('also'). `generated_queries` writes 'question'.")
+    out, titles = [], [_bare_title(d.title) for d in documents]
     for i, d in enumerate(documents):
         title_words = re.findall(r"\w+", d.title)
         for j, s in enumerate(d.sentences):
-            texts = {'sentence': _without(s, title_words),
-                     'cloze': _cloze(s, {w.lower() for w in title_words})}
-            out += [{'text': texts[k], 'doc_idx': i, 'kind': k, 'group': f'{i}:{j}'} for k in kinds
-                    if k in texts and texts[k] and len(texts[k].split()) >= min_words]
+            also = _named(s, titles, i) if 'bridge' in kinds else []
+            texts = _query_texts(s, title_words, [w for k in also for w in re.findall(r"\w+", titles[k])])
+            keep = [k for k in kinds if k in texts and texts[k] and len(texts[k].split()) >= min_words]
+            out += [{'text': texts[k], 'doc_idx': i, 'kind': k, 'group': f'{i}:{j}'} | ({'also': also} if k == 'bridge'
+                                                                                        else {}) for k in keep]
     return out
 
 # %% ../nbs/04b_pseudo.ipynb #rtq1

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The routing levers' ablation (issue 27): one route stage per row on the memory of a finished write run, each in a
+# run folder of its own (runs/<run>_route_<row>/) that shares the write run's checkpoint and corpus by hard links, so
+# every row reads the same memory. Each row changes the router's settings only; a row whose routing_metrics.json is
+# there is skipped. The table: zrag.runs.routing_markdown (nbs/14b_runs).
+# Usage: tools/route_levers.sh PARAMS_FILE [ROW ...]   e.g. tools/route_levers.sh params/recite.yaml base bridge_multi
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PARAMS=${1:?usage: tools/route_levers.sh PARAMS_FILE [ROW ...]}; shift
+NAMES=$(.venv/bin/python -c "import sys; from zrag.params import load_params; from zrag.stages import stage_dir as d
+print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$PARAMS")
+read -r RUN WRITE ROUTE <<< "$NAMES"
+declare -A ROWS=(
+  [base]=""
+  [bridge]="-p route_queries [sentence,cloze,bridge]"
+  [bridge_multi]="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
+  [recitation]="-p route_keys recitation"
+  [recitation_bridge_multi]="-p route_keys recitation -p route_queries [sentence,cloze,bridge] -p route_loss multi"
+)
+ORDER=(base bridge bridge_multi recitation recitation_bridge_multi)
+[[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
+for row in "${@:-${ORDER[@]}}"; do
+  [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }
+  dst=runs/${RUN}_route_$row
+  if [[ -f $dst/$ROUTE/routing_metrics.json ]]; then echo "== $row: done ($dst)"; continue; fi
+  mkdir -p "$dst/00_meta"
+  cp -al "runs/$RUN/$WRITE" "runs/$RUN/corpus.json" "runs/$RUN/corpus_manifest.json" "$dst/" 2>/dev/null || true
+  echo "== route lever $row: ${ROWS[$row]:-(as the params file)}"
+  # shellcheck disable=SC2086
+  .venv/bin/zrag route -f "$PARAMS" -p run_name "${RUN}_route_$row" ${ROWS[$row]}
+done
