@@ -28,21 +28,24 @@ def fitted(corpus, cfg, bb, kf):
     return texts, router, fit, evaluated
 
 
-@pytest.mark.parametrize('kinds', [['sentence', 'cloze'], ['sentence', 'cloze', 'question']])
-def test_no_evaluation_question_reaches_training_or_model_selection(kinds):
-    ("Questions changed or removed: the router's training items (backbone-written questions included), held-out "
-     "choice and weights do not change at all.")
-    corpus, bb, cfg = load_corpus(CorpusConfig()), tiny_backbone(), dataclasses.replace(CFG, route_queries=kinds)
+@pytest.mark.parametrize('kinds,loss', [(['sentence', 'cloze'], 'set'), (['sentence', 'cloze', 'question'], 'set'),
+                                       (['sentence', 'cloze', 'bridge'], 'multi')])
+def test_no_evaluation_question_reaches_training_or_model_selection(kinds, loss):
+    ("Questions changed or removed: the router's training items (backbone-written questions and bridges included), "
+     "held-out choice and weights do not change at all.")
+    corpus, bb = load_corpus(CorpusConfig()), tiny_backbone()
+    cfg = dataclasses.replace(CFG, route_queries=kinds, route_loss=loss)
     kf = memory_features(bb.model, torch.randn(len(corpus.documents), 3, bb.hidden_size), [1, 2])
     texts, router, fit, evaluated = fitted(corpus, cfg, bb, kf)
     questions = {q.question for q in corpus.questions}
     assert not set(texts) & questions and len(evaluated) == len(corpus.questions)   # all evaluated: none seen
+    if 'bridge' in kinds: assert any(len(g) == 2 for g in training_set(corpus, cfg)[1])   # A and B both gold
     for other in (rewritten(corpus, 'changed'), dataclasses.replace(corpus, questions=[])):
         t2, r2, f2, _ = fitted(other, cfg, bb, kf)
         assert t2 == texts and f2['heldout_mrr'] == fit['heldout_mrr'] and f2['losses'] == fit['losses']
         assert all(torch.equal(a, b) for a, b in zip(router.state_dict().values(), r2.state_dict().values()))
     # every pseudo-query's words come from its own document (or are the cloze's "what")
-    for p in pseudo_queries(corpus.documents):
+    for p in pseudo_queries(corpus.documents, ('sentence', 'cloze', 'bridge')):
         doc = corpus.documents[p['doc_idx']]
         words = lambda t: set(re.findall(r'\w+', t.lower()))
         assert words(p['text']) - {'what'} <= words(f'{doc.title} {doc.text}')
