@@ -94,3 +94,11 @@ def test_a_benchmark_never_writes_into_a_run(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 2 and 'a benchmark never writes into a run' in p.stderr, p.stderr[-2000:]
     assert not stage_dir(tmp_path, 'read').exists()
+
+
+def test_a_router_with_recitation_keys_is_refused_by_the_two_stage_read():
+    "Phase 4 keys memories by their soft tokens; a router trained on recitation keys would be read wrongly: refused."
+    from types import SimpleNamespace
+    from zrag.core import ZragError
+    with pytest.raises(ZragError, match='route_keys memory'):
+        routing_keys(None, SimpleNamespace(recited=['a recitation'], layer=1), None, [0])

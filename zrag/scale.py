@@ -18,6 +18,9 @@ from .route import memory_features, text_features
 def routing_keys(model, router, prefixes, idx, batch_size=64):
     ("The routing keys [len(idx), d] of the documents `idx`: the router's key map on the mean hidden state of their "
      "memory tokens `prefixes(idx)` at the router's layer, computed by the frozen `model` in batches.")
+    if getattr(router, 'recited', None):
+        raise ZragError("this router reads each document's key from its memory's recitation (route_keys recitation), "
+                        "which the two-stage read does not compute: run the route stage with -p route_keys memory.")
     out = []
     with frozen(model):
         for s in range(0, len(idx), batch_size):
