@@ -7,8 +7,8 @@ __all__ = ['TRAIN_DATA', 'STOP', 'SPLITS', 'PROMPT', 'EVAL_ONLY', 'METRICS', 'KE
            'with_neighbours', 'evidence_target', 'build_evidence_dataset', 'dataset_manifest', 'cloze_samples',
            'evidence_dataset', 'encode_evidence', 'evidence_batch', 'evidence_loss', 'generate_evidence', 'derangement',
            'rehearsal_loss', 'evidence_identity', 'train_evidence', 'score_generation', 'fair_coverage', 'paired',
-           'against_no_z', 'summarize', 'evidence_samples', 'evidence_record', 'evaluate_variants',
-           'recitation_records', 'regression_check', 'evidence_metrics', 'write_eyeball_pages', 'evidence_stage']
+           'against_no_z', 'summarize', 'evidence_samples', 'evidence_record', 'evaluate_variants', 'recite_records',
+           'regression_check', 'evidence_metrics', 'write_eyeball_pages', 'evidence_stage']
 
 # %% ../nbs/10_evidence.ipynb #35d3252b
 import re, time
@@ -20,7 +20,7 @@ from .metrics import answer_in, answer_coverage, normalize_answer, source_overla
 from .metrics import bootstrap_ci, paired_diff
 from .adapters import add_lora, AdapterTrainer, read_training_state, loss_share
 from .dist import world, all_sum
-from .write import doc_nll, pad_batch, encode_docs, open_written_run, memory_hash, generate_from_z
+from .write import doc_nll, pad_batch, encode_docs, open_written_run, memory_hash, recite
 from .probes import nll_matrix, confusion_metrics, shuffle_metrics
 from .report import analysis_dir, execute_report
 from .stages import stage_dir
@@ -406,13 +406,10 @@ def evaluate_variants(backbone, pm, prefixes, test, documents, cfg, seed=0):
     return records, timing
 
 # %% ../nbs/10_evidence.ipynb #9e6a7ef6
-def recitation_records(backbone, pm, memory, test, documents, max_new_tokens, batch_size=16):
+def recite_records(backbone, pm, memory, test, documents, max_new_tokens, batch_size=16):
     "Records of each test sample's gold memory recited from z alone, the adapter off; seconds per sample."
     idx, t0 = sorted({s['doc_idx'] for s in test}), time.time()
-    with pm.disable_adapter():
-        gens = [g for b in range(0, len(idx), batch_size)
-                for g in generate_from_z(backbone, memory, idx[b:b + batch_size], max_new_tokens)]
-    said = dict(zip(idx, gens))
+    with pm.disable_adapter(): said = dict(zip(idx, recite(backbone, memory, idx, max_new_tokens, batch_size)))
     return [evidence_record(s, 'recitation', s['doc_idx'], said[s['doc_idx']], documents) for s in test], \
         (time.time() - t0) / max(1, len(test))
 
@@ -488,7 +485,7 @@ def evidence_stage(params, progress=True):
     train_s = time.time() - t0
     if not world().main: return None                 # the other processes only share the training
     records, timing = evaluate_variants(w.backbone, pm, prefixes, by['test'], w.corpus.documents, cfg, seed)
-    recited, timing['recitation'] = recitation_records(w.backbone, pm, w.memory, by['test'], w.corpus.documents,
+    recited, timing['recitation'] = recite_records(w.backbone, pm, w.memory, by['test'], w.corpus.documents,
                                                        params.write.max_doc_tokens, cfg.ev_gen_batch_size)
     atomic_write_jsonl(out / 'generations.jsonl', records + recited)
     summary = summarize(records + recited, VARIANTS, cfg.bootstrap, seed, cfg.wide_margin)

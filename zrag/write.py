@@ -6,9 +6,9 @@
 __all__ = ['LR_SCHEDULES', 'CKPT_FORMAT', 'WriteConfig', 'MemoryProjection', 'DocMemory', 'encode_docs', 'pad_batch',
            'dropout_mask', 'doc_nll', 'epoch_batches', 'lr_factor', 'active_docs', 'backbone_info',
            'save_write_checkpoint', 'WriteCheckpoint', 'check_compatible', 'load_write_checkpoint',
-           'checkpoint_z_bytes', 'WriteTrainer', 'generate_from_z', 'recitation_scores', 'write_new_documents',
-           'write_new_document', 'write_summary', 'check_fits_backbone', 'write_stage', 'memory_hash', 'WrittenRun',
-           'run_backbone_config', 'open_written_run']
+           'checkpoint_z_bytes', 'WriteTrainer', 'generate_from_z', 'recite', 'recitation_scores',
+           'write_new_documents', 'write_new_document', 'write_summary', 'check_fits_backbone', 'write_stage',
+           'memory_hash', 'WrittenRun', 'run_backbone_config', 'open_written_run']
 
 # %% ../nbs/08_write.ipynb #cd487aff
 import copy, time, json, math, datetime
@@ -459,12 +459,14 @@ def generate_from_z(backbone, memory, z_idx, max_new_tokens=128, do_sample=False
     return [backbone.tokenizer.decode(o, skip_special_tokens=True).strip() for o in out]
 
 # %% ../nbs/08_write.ipynb #wrec
+def recite(backbone, memory, idx, max_new_tokens=128, batch_size=16):
+    "The memories `idx` recited greedily from z alone, `batch_size` at a time: one text each."
+    return [g for s in range(0, len(idx), batch_size)
+            for g in generate_from_z(backbone, memory, list(idx[s:s + batch_size]), max_new_tokens=max_new_tokens)]
+
 def recitation_scores(backbone, memory, texts, max_new_tokens=128, batch_size=16):
     "Greedy recitation of each document `texts[i]` from z_i alone: mean ROUGE-L F1 (95% interval) and the share exact."
-    gens = []
-    for s in range(0, len(texts), batch_size):
-        idx = list(range(s, min(s + batch_size, len(texts))))
-        gens += generate_from_z(backbone, memory, idx, max_new_tokens=max_new_tokens)
+    gens = recite(backbone, memory, range(len(texts)), max_new_tokens, batch_size)
     ci = bootstrap_ci([rouge_l(t, g)[2] for t, g in zip(texts, gens)])
     return {'recite_rougeL': ci['mean'], 'recite_rougeL_lo': ci['lo'], 'recite_rougeL_hi': ci['hi'],
             'recite_exact': float(np.mean([recited_exactly(t, g) for t, g in zip(texts, gens)]))}
