@@ -69,6 +69,8 @@ def test_report_through_papermill(smoke_analyzed, tmp_path):
     pm.execute_notebook(str(ROOT / 'nbs/explore.ipynb'), str(tmp_path / 'explore.ipynb'),
                         parameters={'run_dir': str(rd), 'widgets': False},
                         kernel_name='python3', progress_bar=False, cwd=str(ROOT), execution_timeout=600)
+    asked = json.loads((tmp_path / 'explore.ipynb').read_text())['cells'][-1]['outputs']
+    assert 'answer:' in ''.join(''.join(o.get('text', '')) for o in asked)    # its own question asked, and answered
 
 
 def test_unknown_params_key_names_it(tmp_path):

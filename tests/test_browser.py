@@ -119,4 +119,14 @@ def test_explorer_in_jupyterlab(lab, browser, pipeline, tmp_path):
     for n, src in enumerate(charts(view()) + charts(qview)):         # drawn, not blank (seen: transparent PNGs)
         png = np.asarray(PIL.Image.open(io.BytesIO(base64.b64decode(src.split(',', 1)[1]))).convert('RGB'))
         assert (png.min(-1) < 200).mean() > 0.01, f'chart {n} is blank'
+    # ask your own question: the text box and its button, then the named memories, their recitations and the answer
+    ask_view = lambda: css('.widget-vbox')[2]
+    box = ask_view().find_element(By.CSS_SELECTOR, 'input[type=text]')
+    box.clear()
+    box.send_keys('Who designed the bridge?')
+    next(b for b in ask_view().find_elements(By.TAG_NAME, 'button') if _text(b).strip() == 'ask').click()
+    _wait(lambda: 'answer:' in _text(ask_view()), 120, 'the answer to the asked question', fail_shot)
+    page = _text(ask_view())
+    assert 'question: Who designed the bridge?' in page and 'memories named' in page and 'evidence, recited' in page
+    assert any(d.title in page for d in docs)
     assert browser.save_screenshot(str(tmp_path / 'explorer.png')) and (tmp_path / 'explorer.png').stat().st_size

@@ -7,7 +7,7 @@ from zrag.backbone import tiny_backbone
 from zrag.data import load_corpus, CorpusConfig
 from zrag.core import ZragError
 from zrag.pseudo import pseudo_queries
-from zrag.route import (RouteConfig, Router, training_set, fit_router, layer_ids, memory_features,
+from zrag.route import (named_row, RouteConfig, Router, training_set, fit_router, layer_ids, memory_features,
                         save_router, load_router)
 from zrag.stages import stage_dir
 from conftest import pipeline_args
@@ -91,7 +91,15 @@ def test_route_outputs(pipeline):
     u = m['fit']['unseen_documents']                       # each document ranked by a router that never saw it
     assert m['key_map'] == 'tied' and u['mrr']['n'] == len(corpus['documents']) and 0 < u['chance_mrr'] < 1
     assert 'Documents unseen by the router' in (out / 'routing_report.html').read_text()
-    assert len(read_jsonl(out / 'per_question.jsonl')) == m['n_questions']
+    recs = read_jsonl(out / 'per_question.jsonl')
+    assert len(recs) == m['n_questions']
+    two = named_row('memory')                              # the LLM names titles: one hop, and two
+    assert {named_row('question'), two} <= set(rows) and rows[two]['mrr']['n'] == m['n_questions']
+    n_docs = len(corpus['documents'])
+    assert all(len(set(r[two])) == len(r[two]) == min(10, n_docs) for r in recs)    # each document once
+    first, second = recs[0]['hops'][two]
+    assert first and second and second[0][0] != first[0][0]      # the second hop never names the first's document
+    assert len(read_jsonl(out / 'recitations.jsonl')) == n_docs and m['diagnostics']['named_seconds_per_question'] > 0
     state = torch.load(stage_dir(pipeline, 'read') / 'state.pt', weights_only=False)
     assert 'router' in state['identity'] and state['identity']['read']['read_route_bias'] == 1.0
 

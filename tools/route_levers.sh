@@ -16,8 +16,9 @@ declare -A ROWS=(
   [bridge_multi]="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
   [recitation]="-p route_keys recitation"
   [recitation_bridge_multi]="-p route_keys recitation -p route_queries [sentence,cloze,bridge] -p route_loss multi"
+  [names]="-p route_keys recitation -p route_names [question,title,memory,text]"
 )
-ORDER=(base bridge bridge_multi recitation recitation_bridge_multi)
+ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names)
 [[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['BENCHMARK_FILES', 'CompareConfig', 'method_summary', 'Comparison', 'add_baselines', 'add_oracle_z', 'add_oracle_text',
-           'add_recitation', 'add_read', 'asked_questions', 'run_corpus', 'save_run_corpus', 'check_answers',
-           'compare_stage']
+           'add_recitation', 'add_named', 'add_read', 'asked_questions', 'run_corpus', 'save_run_corpus',
+           'check_answers', 'compare_stage']
 
 # %% ../nbs/14_compare.ipynb #c0imp
 import json, time
@@ -22,6 +22,7 @@ from .baselines import cached_retriever, doc_string
 from .answer import AnswerCache, answer_all, make_reader, truncate_tokens
 from .probes import PHASE1_DIRS
 from .read import TWO_STAGE_FILE
+from .route import named_row
 from .report import analysis_dir, execute_report
 
 # %% ../nbs/14_compare.ipynb #cfgcode
@@ -164,6 +165,24 @@ def add_recitation(cmp, a2_file, documents, cut, write_dir):
             f"oracle: the gold documents' z recited greedily (at most {a2['max_new_tokens']} tokens; "
             f"{a2.get('exact_share', 0):.0%} recited exactly), no retrieval")
 
+# %% ../nbs/14_compare.ipynb #3d1be69f
+def add_named(cmp, route_dir, documents, cut):
+    ("The row with no retriever at all: the two memories the LLM names (the route stage's two-hop row, zrag.titles) "
+     "recited from z, as evidence.")
+    name, row, f = 'zrag_named', named_row('memory'), route_dir / 'per_question.jsonl'
+    recs = {r['qid']: r for r in read_jsonl(f)} if f.is_file() else {}
+    if not (route_dir / 'recitations.jsonl').is_file() or not all(row in recs.get(q.qid, {}) for q in cmp.questions):
+        return cmp.absent(name, "run the route stage on this run with route_names including memory "
+                                "(stages: [write, route, compare])")
+    said = {r['doc_idx']: r['text'] for r in read_jsonl(route_dir / 'recitations.jsonl')}
+    ranked = [recs[q.qid][row] for q in cmp.questions]
+    ev = [cut('\n\n'.join(f"{documents[d].title}. {said[d]}" for d in r[:2])) for r in ranked]
+    diag = json.loads((route_dir / 'routing_metrics.json').read_text())['diagnostics']
+    cmp.add(name, ev, ranked, diag.get('named_seconds_per_question', 0.0), None,
+            "no retriever: the LLM names a title under a trie of the corpus's titles, reads that memory's recitation "
+            "from z and names the next; evidence = the two named memories recited (time: both hops and two "
+            "recitations per question)")
+
 # %% ../nbs/14_compare.ipynb #c4codes1
 def add_read(cmp, read_dir, cut, corpus_hash):
     "The rows of the read phase: evidence from all memories at once and, when the stage ran it, the two-stage read."
@@ -246,6 +265,7 @@ def compare_stage(params, progress=True):
     add_recitation(cmp, stage_dir(rd, 'analyze') / PHASE1_DIRS['A2'] / 'zonly_metrics.json', corpus.documents, cut,
                    stage_dir(rd, 'write'))
     add_read(cmp, stage_dir(rd, 'read'), cut, h)
+    add_named(cmp, stage_dir(rd, 'route'), corpus.documents, cut)
     atomic_write_jsonl(out / 'per_question.jsonl', cmp.per_question)
     atomic_write_json(out / 'comparison.json',
                       {'n_test': len(test), 'n_docs': len(corpus.documents), 'reader': reader.id,

@@ -7,8 +7,8 @@ __all__ = ['QUERY_KINDS', 'KEY_MAPS', 'RouteConfig', 'layer_ids', 'text_features
            'key_features', 'gold_mask', 'train_router', 'holdout_split', 'select_layer', 'unseen_document_mrr',
            'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row', 'routing_table',
            'route_identity', 'save_router', 'load_router', 'question_scores', 'training_set', 'fit_router',
-           'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables', 'evaluate_routing',
-           'route_records', 'route_stage']
+           'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row',
+           'named_rankings', 'evaluate_routing', 'route_records', 'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import time
@@ -21,6 +21,7 @@ from .metrics import (bootstrap_ci, chance_per_question, paired_diff, prior_rank
                           retrieval_per_question)
 from .write import pad_batch, open_written_run, recite
 from .pseudo import pseudo_queries, generated_queries
+from .titles import TitleTrie, first_hop, second_hop, named_ranking
 from .kv import compose, read_forward, memory_kv
 from .baselines import cached_retriever
 from .report import analysis_dir, execute_report
@@ -31,6 +32,8 @@ QUERY_KINDS = ('sentence', 'cloze', 'question', 'bridge')
 KEY_MAPS = ('tied', 'separate')
 _LOSSES = ('set', 'multi')
 _KEY_SOURCES = ('memory', 'recitation')
+_NAMED = {'question': 'one hop', 'title': "two hops, the first's title",
+          'memory': "two hops, the first's memory recited", 'text': "two hops, the first's own text (ceiling)"}
 
 @param_group('route')
 @dataclass
@@ -64,6 +67,12 @@ class RouteConfig:
     route_batch_size: int = 64            # pseudo-queries per step; every document is a negative in each step
     route_holdout: float = 0.2            # share of the documents' sentences held out to choose the layer
     route_max_tokens: int = 64            # pseudo-queries and questions are cut to this many tokens
+    route_names: list[str] = field(default_factory=list)  # rows where the LLM names the documents' titles under a
+                                          # trie (zrag.titles), the router's ranking after them: 'question' (one
+                                          # hop), 'memory' (a second hop that reads the first document's memory
+                                          # recited from z), 'title' (its title alone: the control), 'text' (its own
+                                          # text: the ceiling); [] = none
+    route_name_beams: int = 5             # beams of each hop's constrained search: documents named per hop
     route_heads: int = 8                  # attention diagnostics: heads chosen on pseudo-queries for the ablation
     route_probe_queries: int = 256        # held-out pseudo-queries used to choose those heads (at most)
 
@@ -74,11 +83,13 @@ class RouteConfig:
         check(len(self.route_layers) > 0 and all(0 <= f <= 1 for f in self.route_layers), 'route_layers',
               f"must be fractions of the depth in [0, 1], got {self.route_layers!r}")
         for k in ('route_dim', 'route_epochs', 'route_batch_size', 'route_max_tokens', 'route_heads',
-                  'route_probe_queries', 'route_key_tokens'):
+                  'route_probe_queries', 'route_key_tokens', 'route_name_beams'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
         for k in ('route_temperature', 'route_lr'):
             check(getattr(self, k) > 0, k, f"must be > 0, got {getattr(self, k)}")
         check(0 < self.route_holdout < 1, 'route_holdout', f"must be in (0, 1), got {self.route_holdout}")
+        for k in self.route_names:
+            check(k in _NAMED, 'route_names', f"unknown kind {k!r}; known: {', '.join(_NAMED)}")
         for k, known in (('route_key_map', KEY_MAPS), ('route_loss', _LOSSES), ('route_keys', _KEY_SOURCES)):
             check(getattr(self, k) in known, k, f"must be one of {', '.join(known)}, got {getattr(self, k)!r}")
 
@@ -399,9 +410,33 @@ def routing_tables(rankings, scores, att, golds, keep, n_docs, ks, n_boot, seed)
             'profile_correlation': {'router': profile_correlation(scores[keep].numpy()),
                                     **{k: profile_correlation(v[keep].numpy()) for k, v in att.items()}}}
 
+# %% ../nbs/11b_route.ipynb #3933d988
+def named_row(kind):
+    "The routing table's row of the `route_names` kind `kind`."
+    return f'LLM names titles: {_NAMED[kind]}'
+
+def named_rankings(w, questions, cfg, fill, recited=None):
+    ("{row: rankings} where the LLM names each question's documents (`cfg.route_names`), `fill` [[doc]] after them; "
+     "each row's hops [(first, second)] of [(doc, score)]; and each row's seconds per question.")
+    bb, docs, texts = w.backbone, w.corpus.documents, [q.question for q in questions]
+    trie = TitleTrie(bb.tokenizer, [d.title for d in docs])
+    context = {'title': lambda d: '', 'memory': lambda d: recited[d], 'text': lambda d: docs[d].text}
+    t0 = time.time()
+    first = first_hop(bb, trie, texts, cfg.route_name_beams) if cfg.route_names else []
+    t_first, rankings, hops, seconds = time.time() - t0, {}, {}, {}
+    for kind in cfg.route_names:
+        t0 = time.time()
+        second = ([[]] * len(texts) if kind == 'question' else
+                  second_hop(bb, trie, texts, first, context[kind], cfg.route_name_beams))
+        rankings[named_row(kind)] = [named_ranking(f, s, r) for f, s, r in zip(first, second, fill)]
+        hops[named_row(kind)] = list(zip(first, second))
+        seconds[named_row(kind)] = (t_first + time.time() - t0) / len(texts)
+    return rankings, hops, seconds
+
 # %% ../nbs/11b_route.ipynb #rt44
-def evaluate_routing(w, router, j, kf_all, fit, questions, params, out):
-    "Every ranking of `questions` scored (all of them, and the test split's); the chosen heads; the router's scores."
+def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=None):
+    ("Every ranking of `questions` scored (all of them, and the test split's); the chosen heads, the router's scores, "
+     "the rankings and the named rows' hops.")
     bb, corpus, seed, cfg, bcfg = w.backbone, w.corpus, params.run.seed, params.route, params.baselines
     texts = [q.question for q in questions]
     t0 = time.time()
@@ -415,23 +450,28 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out):
                 **{k: rank_by(v.numpy()) for k, v in att.items()},
                 'router: memory features replaced by noise': rank_by(control(qf, noise).numpy()),
                 'router': rank_by(scores.numpy())}
+    named, hops, named_s = named_rankings(w, questions, cfg, rankings['router'], recited)
+    rankings |= named
     idx, test = corpus.index(), set(corpus.splits['test'])
     golds = [{idx[g] for g in q.gold_ids} for q in questions]
     args = (rankings, scores, att, golds)
     tail = (len(corpus.documents), bcfg.recall_ks, params.evidence.bootstrap, seed)
     tables = {'unseen': routing_tables(*args, list(range(len(questions))), *tail),
               'test': routing_tables(*args, [i for i, q in enumerate(questions) if q.qid in test], *tail)}
-    return tables, heads | {'route_seconds_per_question': route_s}, scores, rankings
+    return tables, heads | {'route_seconds_per_question': route_s, 'named_seconds': named_s}, scores, rankings, hops
 
 # %% ../nbs/11b_route.ipynb #rt45
-def route_records(questions, corpus, scores, rankings, k=10):
-    "One record per evaluated question: its split, gold documents, and each method's top `k`."
+def route_records(questions, corpus, scores, rankings, k=10, hops=None):
+    ("One record per evaluated question: its split, gold documents, each method's top `k`, and each named row's "
+     "hops as [[doc, beam score]].")
     split = {q: sp for sp, qs in corpus.splits.items() for q in qs}
     idx = corpus.index()
     return [{'qid': q.qid, 'split': split.get(q.qid), 'question': q.question,
              'gold': sorted(idx[g] for g in q.gold_ids),
              'router_logprob': torch.log_softmax(scores[i], -1).topk(min(k, scores.shape[1])).values.tolist(),
-             **{name: r[i][:k] for name, r in rankings.items()}} for i, q in enumerate(questions)]
+             **{name: r[i][:k] for name, r in rankings.items()},
+             'hops': {name: [[list(x) for x in hop] for hop in h[i]] for name, h in (hops or {}).items()}}
+            for i, q in enumerate(questions)]
 
 # %% ../nbs/11b_route.ipynb #rt45s1
 def route_stage(params, progress=True):
@@ -446,16 +486,20 @@ def route_stage(params, progress=True):
     t0 = time.time()
     layers = layer_ids(bb.model.config.num_hidden_layers, cfg.route_layers)
     recited = (recite(bb, w.memory, range(len(w.corpus.documents)), cfg.route_key_tokens)
-               if cfg.route_keys == 'recitation' else None)
-    kf_all = key_features(bb, w.prefixes(), layers, recited, cfg.route_key_tokens, params.read.kv_batch_size)
+               if cfg.route_keys == 'recitation' or 'memory' in cfg.route_names else None)
+    recite_s = (time.time() - t0) / len(w.corpus.documents)
+    keyed = recited if cfg.route_keys == 'recitation' else None
+    kf_all = key_features(bb, w.prefixes(), layers, keyed, cfg.route_key_tokens, params.read.kv_batch_size)
     router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed)
     train_s = time.time() - t0
-    save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), recited)
-    tables, diag, scores, rankings = evaluate_routing(w, router, j, kf_all, fit, questions, params, out)
+    save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), keyed)
+    tables, diag, scores, rankings, hops = evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited)
+    if 'memory' in cfg.route_names:     # both hops, and the two named memories recited (as `zrag ask` does)
+        diag['named_seconds_per_question'] = diag['named_seconds'][named_row('memory')] + 2 * recite_s
     atomic_write_jsonl(out / 'pseudo_queries.jsonl', pseudo)
     if recited: atomic_write_jsonl(out / 'recitations.jsonl', [{'doc_idx': k, 'text': t}
                                                                 for k, t in enumerate(recited)])
-    atomic_write_jsonl(out / 'per_question.jsonl', route_records(questions, w.corpus, scores, rankings))
+    atomic_write_jsonl(out / 'per_question.jsonl', route_records(questions, w.corpus, scores, rankings, hops=hops))
     m = {'n_docs': len(w.corpus.documents), 'n_questions': len(questions), 'key_map': cfg.route_key_map,
          'keys': cfg.route_keys, 'loss': cfg.route_loss, 'config': asdict(cfg),
          'trained_on': 'pseudo-queries' +

@@ -1,0 +1,93 @@
+"""Routing on 300 real HotpotQA questions: the LLM naming titles (zrag.titles) beside BM25 and dense retrieval, on
+the same paragraphs and questions, with each method's time and its ratio to BM25's, measured in the same run.
+
+    .venv/bin/python benchmarks/route_hotpotqa.py --file ../shared/data/hotpotqa/dev_distractor_300.jsonl \
+        [--questions 300] [--distractors 0] [--beams 5] [--backbone smollm2-135m] [--save FILE]
+
+The corpus is the questions' gold paragraphs (`--distractors N` adds N of each question's distractor paragraphs),
+built as a run builds it (zrag.data.build_corpus, seed 0). Rows: BM25, dense (all-MiniLM-L6-v2), the LLM's first hop
+(the question alone), and two hops whose second reads the first document's title alone (the control) or its own
+text (the ceiling of a memory that recites its document exactly). A memory row needs memories written for every
+paragraph: the route stage measures it on a written run (params/recite_hotpotqa.yaml); the text row is what such a
+memory would give at best. Each row: R@2 (both gold documents in the top two), any@1, MRR, each with a bootstrap 95%
+interval over questions, and seconds per question. Nothing here trains: no question reaches any model.
+"""
+import argparse, json, time
+from zrag.backbone import load_backbone, BackboneConfig
+from zrag.baselines import BM25Retriever, DenseRetriever
+from zrag.core import atomic_write_json
+from zrag.data import read_qa_file, build_corpus
+from zrag.metrics import bootstrap_ci, retrieval_per_question
+from zrag.titles import TitleTrie, first_hop, second_hop, named_ranking
+
+
+def corpus_of(path, n_questions, distractors):
+    "The corpus of the first `n_questions` questions (in the file's order, seed 0) and their gold paragraphs."
+    docs, questions = read_qa_file(path)
+    picked = questions[:n_questions]
+    keep = {g for q in picked for g in q.gold_ids} | {c for q in picked for c in
+                                                      [c for c in q.context_ids if c not in q.gold_ids][:distractors]}
+    return build_corpus({k: docs[k] for k in docs if k in keep}, picked, source=str(path))
+
+
+def timed(fn):
+    t0 = time.time()
+    out = fn()
+    return out, time.time() - t0
+
+
+def rankings(corpus, bb, beams):
+    "{row: ([[doc]], seconds)} for every method."
+    docs, texts = corpus.documents, [q.question for q in corpus.questions]
+    out = {}
+    for name, cls in (('bm25', BM25Retriever), ('dense', DenseRetriever)):
+        r = cls(docs)                                          # the index is built once, not counted per question
+        (idx, _), t_search = timed(lambda: r.search(texts))
+        out[name] = (idx.tolist(), t_search)
+    trie = TitleTrie(bb.tokenizer, [d.title for d in docs])
+    first, t1 = timed(lambda: first_hop(bb, trie, texts, beams))
+    fill = out['bm25'][0]      # only where the names run out: every named row ranks its names first
+    out['LLM names titles: one hop'] = ([named_ranking(f, [], r) for f, r in zip(first, fill)], t1)
+    for kind, ctx in (("the first's title", lambda d: ''), ("the first's own text (ceiling)", lambda d: docs[d].text)):
+        second, t2 = timed(lambda: second_hop(bb, trie, texts, first, ctx, beams))
+        out[f'LLM names titles: two hops, {kind}'] = ([named_ranking(f, s, r) for f, s, r in
+                                                       zip(first, second, fill)], t1 + t2)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--file', required=True)
+    ap.add_argument('--questions', type=int, default=300)
+    ap.add_argument('--distractors', type=int, default=0)
+    ap.add_argument('--beams', type=int, default=5)
+    ap.add_argument('--backbone', default='smollm2-135m')
+    ap.add_argument('--save', default='')
+    a = ap.parse_args()
+    t0 = time.time()
+    corpus = corpus_of(a.file, a.questions, a.distractors)
+    bb = load_backbone(BackboneConfig(backbone=a.backbone))
+    idx = corpus.index()
+    golds = [{idx[g] for g in q.gold_ids} for q in corpus.questions]
+    rows = {}
+    for name, (ranked, sec) in rankings(corpus, bb, a.beams).items():
+        pq = retrieval_per_question(ranked, golds, (1, 2))
+        rows[name] = {k: bootstrap_ci(pq[k], 1000, 0) for k in ('recall@2', 'any@1', 'mrr')}
+        rows[name]['seconds_per_question'] = sec / len(golds)
+    ref = rows['bm25']['seconds_per_question']
+    print(f"{len(golds)} questions, {len(corpus.documents)} paragraphs, backbone {bb.name}, beams {a.beams}")
+    print(f"{'ranking':<56} {'R@2 [95% CI]':<20} {'any@1':<7} {'MRR':<6} {'s/question':>10} {'x BM25':>8}")
+    for name, r in rows.items():
+        ci = r['recall@2']
+        print(f"{name:<56} {ci['mean']:.2f} [{ci['lo']:.2f}, {ci['hi']:.2f}]   {r['any@1']['mean']:<7.2f}"
+              f"{r['mrr']['mean']:<6.2f} {r['seconds_per_question']:>10.4f} {r['seconds_per_question'] / ref:>8.0f}")
+    total = time.time() - t0
+    print(f"total {total:.0f} s")
+    result = {'file': a.file, 'n_questions': len(golds), 'n_docs': len(corpus.documents), 'beams': a.beams,
+              'backbone': bb.name, 'rows': rows, 'seconds': total}
+    print(json.dumps(result))
+    if a.save: atomic_write_json(a.save, result)
+
+
+if __name__ == '__main__':
+    main()
