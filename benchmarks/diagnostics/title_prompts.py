@@ -2,7 +2,7 @@
 and their 200 gold paragraphs (train_official_100.json). Three settings of the same beam search (5 beams):
 
 - no examples in the prompt, titles ranked by their log-probability (the sum over their tokens);
-- the two fixed examples (zrag.titles.FIRST_HOP_SHOTS / NEXT_HOP_SHOTS), the same ranking;
+- the two fixed examples (zrag.titles._FIRST_HOP_SHOTS / _NEXT_HOP_SHOTS), the same ranking;
 - the two examples, each title's log-probability less its log-probability after a content-free prompt (zrag's
   default, `calibrate=True`).
 
@@ -40,11 +40,11 @@ def main():
     docs, idx = corpus.documents, corpus.index()
     trie = T.TitleTrie(bb.tokenizer, [d.title for d in docs])
     texts, golds = [q.question for q in corpus.questions], [{idx[g] for g in q.gold_ids} for q in corpus.questions]
-    shots = (T.FIRST_HOP_SHOTS, T.NEXT_HOP_SHOTS)
+    shots = (T._FIRST_HOP_SHOTS, T._NEXT_HOP_SHOTS)
     rows = {}
-    T.FIRST_HOP_SHOTS = T.NEXT_HOP_SHOTS = ''                     # hop_prompt / next_hop_prompt read them per call
+    T._FIRST_HOP_SHOTS = T._NEXT_HOP_SHOTS = ''                     # hop_prompt / next_hop_prompt read them per call
     rows['no examples'] = measure(bb, trie, docs, texts, golds, False, second=False)
-    T.FIRST_HOP_SHOTS, T.NEXT_HOP_SHOTS = shots
+    T._FIRST_HOP_SHOTS, T._NEXT_HOP_SHOTS = shots
     rows['two examples'] = measure(bb, trie, docs, texts, golds, False)
     rows['two examples, calibrated (default)'] = measure(bb, trie, docs, texts, golds, True)
     print(f"{len(texts)} HotpotQA train questions, {len(docs)} gold paragraphs, backbone {bb.name}")
