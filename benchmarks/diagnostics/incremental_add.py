@@ -18,7 +18,7 @@ chance. The last line is a JSON object; `--save` writes it too.
 import dataclasses, json, time
 import numpy as np, torch
 from zrag.metrics import bootstrap_ci, rank_by, retrieval_per_question
-from zrag.route import KEY_MAPS, load_router, memory_features, pseudo_queries, text_features, train_router
+from zrag.route import _KEY_MAPS as KEY_MAPS, load_router, memory_features, pseudo_queries, text_features, train_router
 from zrag.stages import stage_dir
 from zrag.write import encode_docs, open_written_run, write_new_documents
 from run_args import run_parser, run_params, save_option, save_json
