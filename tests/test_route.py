@@ -7,8 +7,9 @@ from zrag.backbone import tiny_backbone
 from zrag.data import load_corpus, CorpusConfig
 from zrag.core import ZragError
 from zrag.pseudo import pseudo_queries
+from zrag.baselines import BM25Retriever
 from zrag.route import (named_row, RouteConfig, Router, training_set, fit_router, layer_ids, memory_features,
-                        save_router, load_router)
+                        save_router, load_router, training_targets)
 from zrag.stages import stage_dir
 from conftest import pipeline_args
 
@@ -23,23 +24,32 @@ def rewritten(corpus, tag):
 
 
 def fitted(corpus, cfg, bb, kf):
-    texts, golds, pseudo, evaluated = training_set(corpus, cfg, bb)
-    router, j, fit = fit_router(bb, kf, [1, 2], texts, golds, pseudo, cfg, seed=0)
+    ranker = lambda name: BM25Retriever(corpus.documents)                       # the training-time ranker (BM25)
+    texts, golds, pseudo, evaluated = training_set(corpus, cfg, bb, ranker)
+    targets = training_targets(corpus.documents, texts, golds, cfg, ranker)
+    router, j, fit = fit_router(bb, kf, [1, 2], texts, golds, pseudo, cfg, seed=0, targets=targets)
     return texts, router, fit, evaluated
 
 
-@pytest.mark.parametrize('kinds,loss', [(['sentence', 'cloze'], 'set'), (['sentence', 'cloze', 'question'], 'set'),
-                                       (['sentence', 'cloze', 'bridge'], 'multi')])
-def test_no_evaluation_question_reaches_training_or_model_selection(kinds, loss):
+RANKED = {'route_teacher': 'bm25', 'route_hard_negatives': 2, 'route_question_filter': 'bm25',
+          'route_questions_per_document': 2}
+
+
+@pytest.mark.parametrize('kinds,loss,extra', [(['sentence', 'cloze'], 'set', {}),
+                                             (['sentence', 'cloze', 'question'], 'set', {}),
+                                             (['sentence', 'cloze', 'bridge'], 'multi', {}),
+                                             (['sentence', 'cloze', 'question', 'bridge'], 'multi', RANKED)])
+def test_no_evaluation_question_reaches_training_or_model_selection(kinds, loss, extra):
     ("Questions changed or removed: the router's training items (backbone-written questions and bridges included), "
-     "held-out choice and weights do not change at all.")
+     "held-out choice and weights do not change at all, nor with a teacher, hard negatives and the round trip.")
     corpus, bb = load_corpus(CorpusConfig()), tiny_backbone()
-    cfg = dataclasses.replace(CFG, route_queries=kinds, route_loss=loss)
+    cfg = dataclasses.replace(CFG, route_queries=kinds, route_loss=loss, **extra)
     kf = memory_features(bb.model, torch.randn(len(corpus.documents), 3, bb.hidden_size), [1, 2])
     texts, router, fit, evaluated = fitted(corpus, cfg, bb, kf)
     questions = {q.question for q in corpus.questions}
     assert not set(texts) & questions and len(evaluated) == len(corpus.questions)   # all evaluated: none seen
-    if 'bridge' in kinds: assert any(len(g) == 2 for g in training_set(corpus, cfg)[1])   # A and B both gold
+    if 'bridge' in kinds:                                                        # A and B both gold
+        assert any(len(g) == 2 for g in training_set(corpus, cfg, bb, lambda name: BM25Retriever(corpus.documents))[1])
     for other in (rewritten(corpus, 'changed'), dataclasses.replace(corpus, questions=[])):
         t2, r2, f2, _ = fitted(other, cfg, bb, kf)
         assert t2 == texts and f2['heldout_mrr'] == fit['heldout_mrr'] and f2['losses'] == fit['losses']
@@ -90,6 +100,8 @@ def test_route_outputs(pipeline):
     assert (out / 'routing_report.html').is_file() and (out / 'router.pt').is_file()
     u = m['fit']['unseen_documents']                       # each document ranked by a router that never saw it
     assert m['key_map'] == 'tied' and u['mrr']['n'] == len(corpus['documents']) and 0 < u['chance_mrr'] < 1
+    assert m['config']['route_teacher'] == 'dense' and m['config']['route_hard_negatives'] == 2
+    assert m['fit']['pseudo_kinds'].get('question', 0) <= len(corpus['documents'])       # the round trip's survivors
     assert 'Documents unseen by the router' in (out / 'routing_report.html').read_text()
     recs = read_jsonl(out / 'per_question.jsonl')
     assert len(recs) == m['n_questions']

@@ -10,15 +10,24 @@ PARAMS=${1:?usage: tools/route_levers.sh PARAMS_FILE [ROW ...]}; shift
 NAMES=$(.venv/bin/python -c "import sys; from zrag.params import load_params; from zrag.stages import stage_dir as d
 print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$PARAMS")
 read -r RUN WRITE ROUTE <<< "$NAMES"
+REC="-p route_keys recitation -p route_names []"
+QS="$REC -p route_queries [sentence,cloze,question] -p route_questions_per_document 4"
 declare -A ROWS=(
   [base]=""
   [bridge]="-p route_queries [sentence,cloze,bridge]"
   [bridge_multi]="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
-  [recitation]="-p route_keys recitation"
-  [recitation_bridge_multi]="-p route_keys recitation -p route_queries [sentence,cloze,bridge] -p route_loss multi"
+  [recitation]="$REC"
+  [recitation_bridge_multi]="$REC -p route_queries [sentence,cloze,bridge] -p route_loss multi"
   [names]="-p route_keys recitation -p route_names [question,title,memory,text]"
+  # recitation keys without the named rows (these do not read how the router was trained)
+  [recitation_hard]="$REC -p route_hard_negatives 3"
+  [recitation_teacher_bm25]="$REC -p route_teacher bm25"
+  [recitation_teacher_dense]="$REC -p route_teacher dense"
+  [recitation_questions]="$QS"
+  [recitation_questions_filtered]="$QS -p route_question_filter bm25"
 )
-ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names)
+ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names recitation_hard recitation_teacher_bm25
+       recitation_teacher_dense recitation_questions recitation_questions_filtered)
 [[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }

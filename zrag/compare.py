@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['BENCHMARK_FILES', 'CompareConfig', 'method_summary', 'Comparison', 'add_baselines', 'add_oracle_z', 'add_oracle_text',
-           'add_recitation', 'add_named', 'add_read', 'asked_questions', 'run_corpus', 'save_run_corpus',
+           'add_recitation', 'add_named', 'add_routed', 'add_read', 'asked_questions', 'run_corpus', 'save_run_corpus',
            'check_answers', 'compare_stage']
 
 # %% ../nbs/14_compare.ipynb #c0imp
@@ -166,22 +166,44 @@ def add_recitation(cmp, a2_file, documents, cut, write_dir):
             f"{a2.get('exact_share', 0):.0%} recited exactly), no retrieval")
 
 # %% ../nbs/14_compare.ipynb #3d1be69f
-def add_named(cmp, route_dir, documents, cut):
-    ("The row with no retriever at all: the two memories the LLM names (the route stage's two-hop row, zrag.titles) "
-     "recited from z, as evidence.")
-    name, row, f = 'zrag_named', named_row('memory'), route_dir / 'per_question.jsonl'
+def _add_recited(cmp, route_dir, name, row, documents, cut, absent_fix):
+    ("Row `name`: the route stage's ranking `row` per question (its per_question.jsonl), the first two memories "
+     "recited from z (its recitations.jsonl) as evidence; the stage's diagnostics, or None when absent.")
+    f = route_dir / 'per_question.jsonl'
     recs = {r['qid']: r for r in read_jsonl(f)} if f.is_file() else {}
     if not (route_dir / 'recitations.jsonl').is_file() or not all(row in recs.get(q.qid, {}) for q in cmp.questions):
-        return cmp.absent(name, "run the route stage on this run with route_names including memory "
-                                "(stages: [write, route, compare])")
+        return cmp.absent(name, absent_fix)
     said = {r['doc_idx']: r['text'] for r in read_jsonl(route_dir / 'recitations.jsonl')}
     ranked = [recs[q.qid][row] for q in cmp.questions]
     ev = [cut('\n\n'.join(f"{documents[d].title}. {said[d]}" for d in r[:2])) for r in ranked]
-    diag = json.loads((route_dir / 'routing_metrics.json').read_text())['diagnostics']
-    cmp.add(name, ev, ranked, diag.get('named_seconds_per_question', 0.0), None,
+    return ev, ranked, json.loads((route_dir / 'routing_metrics.json').read_text())['diagnostics']
+
+def add_named(cmp, route_dir, documents, cut):
+    ("The row with no retriever at all: the two memories the LLM names (the route stage's two-hop row, zrag.titles) "
+     "recited from z, as evidence.")
+    got = _add_recited(cmp, route_dir, 'zrag_named', named_row('memory'), documents, cut,
+                       "run the route stage on this run with route_names including memory "
+                       "(stages: [write, route, compare])")
+    if got is None: return
+    ev, ranked, diag = got
+    cmp.add('zrag_named', ev, ranked, diag.get('named_seconds_per_question', 0.0), None,
             "no retriever: the LLM names a title under a trie of the corpus's titles, reads that memory's recitation "
             "from z and names the next; evidence = the two named memories recited (time: both hops and two "
             "recitations per question)")
+
+# %% ../nbs/14_compare.ipynb #f17d4f49
+def add_routed(cmp, route_dir, documents, cut):
+    "The trained router's first two memories (the route stage's 'router' ranking) recited from z, as evidence."
+    got = _add_recited(cmp, route_dir, 'zrag_routed', 'router', documents, cut,
+                       "run the route stage on this run with route_keys recitation (stages: [write, route, compare])")
+    if got is None: return
+    ev, ranked, diag = got
+    cfg = json.loads((route_dir / 'routing_metrics.json').read_text())['config']
+    teacher = f", trained with a {cfg['route_teacher']} teacher" if cfg.get('route_teacher', 'none') != 'none' else ''
+    seconds = diag.get('route_seconds_per_question', 0.0) + 2 * diag.get('recite_seconds_per_memory', 0.0)
+    cmp.add('zrag_routed', ev, ranked, seconds, None,
+            f"no retriever at question time: the trained router (keys from each {cfg.get('route_keys', 'memory')}"
+            f"{teacher}) ranks the memories; evidence = the first two recited (time: routing and two recitations)")
 
 # %% ../nbs/14_compare.ipynb #c4codes1
 def add_read(cmp, read_dir, cut, corpus_hash):
@@ -266,6 +288,7 @@ def compare_stage(params, progress=True):
                    stage_dir(rd, 'write'))
     add_read(cmp, stage_dir(rd, 'read'), cut, h)
     add_named(cmp, stage_dir(rd, 'route'), corpus.documents, cut)
+    add_routed(cmp, stage_dir(rd, 'route'), corpus.documents, cut)
     atomic_write_jsonl(out / 'per_question.jsonl', cmp.per_question)
     atomic_write_json(out / 'comparison.json',
                       {'n_test': len(test), 'n_docs': len(corpus.documents), 'reader': reader.id,

@@ -4,14 +4,17 @@
 
 # %% auto #0
 __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_features', 'Router', 'routing_loss',
-           'key_features', 'gold_mask', 'train_router', 'holdout_split', 'select_layer', 'unseen_document_mrr',
-           'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row', 'routing_table',
-           'route_identity', 'save_router', 'load_router', 'question_scores', 'training_set', 'fit_router',
-           'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row',
-           'named_rankings', 'evaluate_routing', 'route_records', 'route_stage']
+           'distill_loss', 'router_loss', 'key_features', 'gold_mask', 'ranker_scores', 'teacher_probs',
+           'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'train_router', 'holdout_split',
+           'select_layer', 'unseen_document_mrr', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row',
+           'chance_row', 'routing_table', 'route_identity', 'save_router', 'load_router', 'question_scores',
+           'ranker_cache', 'training_set', 'fit_router', 'attention_evaluation', 'retriever_rankings',
+           'routing_targets', 'routing_tables', 'named_row', 'named_rankings', 'evaluate_routing', 'route_records',
+           'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import time
+from collections import Counter
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch
 from torch import nn
@@ -20,10 +23,10 @@ from .core import (ZragError, check, param_group, atomic_write_json, atomic_writ
 from .metrics import (bootstrap_ci, chance_per_question, paired_diff, prior_ranking, profile_correlation, rank_by,
                           retrieval_per_question)
 from .write import pad_batch, open_written_run, recite
-from .pseudo import pseudo_queries, generated_queries
+from .pseudo import pseudo_queries, generated_queries, round_trip
 from .titles import TitleTrie, first_hop, second_hop, named_ranking
 from .kv import compose, read_forward, memory_kv
-from .baselines import cached_retriever
+from .baselines import cached_retriever, doc_string
 from .report import analysis_dir, execute_report
 from .stages import stage_dir
 
@@ -32,6 +35,7 @@ QUERY_KINDS = ('sentence', 'cloze', 'question', 'bridge')
 _KEY_MAPS = ('tied', 'separate')
 _LOSSES = ('set', 'multi')
 _KEY_SOURCES = ('memory', 'recitation')
+_RANKERS = ('none', 'bm25', 'dense')
 _NAMED = {'question': 'one hop', 'title': "two hops, the first's title",
           'memory': "two hops, the first's memory recited", 'text': "two hops, the first's own text (ceiling)"}
 
@@ -44,6 +48,11 @@ class RouteConfig:
                                           # with one named entity replaced by "what"), 'question' (one question per
                                           # document written by the frozen backbone), 'bridge' (a sentence of A that
                                           # names document B, both names out, A and B both gold)
+    route_questions_per_document: int = 1 # with 'question': questions written per document, the k-th from its text
+                                          # from its k-th sentence on
+    route_question_filter: str = 'none'   # with 'question': the round trip (DSI-QG), at training time only: keep a
+                                          # written question only when 'bm25' or 'dense' ranks its document first;
+                                          # 'none' keeps them all
     route_train_questions: bool = False   # also train on the train split's real questions; routing is then reported
                                           # only on the questions no training step saw (validation + test)
     route_layers: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0])  # depths (layer fractions)
@@ -61,6 +70,15 @@ class RouteConfig:
     route_loss: str = 'set'               # 'set': -log of the softmax mass on the gold set (one gold suffices);
                                           # 'multi': each gold a positive of its own, the other golds out of its
                                           # denominator (MSA's decoupled InfoNCE): a two-document query must score both
+    route_hard_negatives: int = 0         # hard negatives: each gold document's k nearest other documents under BM25
+                                          # (its title and text as the query: shared entities and titles) and the
+                                          # gold set make a second loss of their own; 0 = none
+    route_teacher: str = 'none'           # distillation at training time only: 'bm25' or 'dense' ranks every
+                                          # training item's documents and the router also matches that
+                                          # distribution (KL); no retriever runs at question time; 'none' = no teacher
+    route_teacher_weight: float = 0.5     # the distillation's share of the loss (1 = the teacher alone)
+    route_teacher_temperature: float = 0.5  # the teacher's scores, standardised per item, over this, softmaxed: the
+                                          # lower, the more of its mass on its first document
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
     route_epochs: int = 100               # passes over the training pseudo-queries
     route_lr: float = 3e-3                # AdamW learning rate of the two projections
@@ -83,14 +101,21 @@ class RouteConfig:
         check(len(self.route_layers) > 0 and all(0 <= f <= 1 for f in self.route_layers), 'route_layers',
               f"must be fractions of the depth in [0, 1], got {self.route_layers!r}")
         for k in ('route_dim', 'route_epochs', 'route_batch_size', 'route_max_tokens', 'route_heads',
-                  'route_probe_queries', 'route_key_tokens', 'route_name_beams'):
+                  'route_probe_queries', 'route_key_tokens', 'route_name_beams', 'route_questions_per_document'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
-        for k in ('route_temperature', 'route_lr'):
+        for k in ('route_temperature', 'route_lr', 'route_teacher_temperature'):
             check(getattr(self, k) > 0, k, f"must be > 0, got {getattr(self, k)}")
         check(0 < self.route_holdout < 1, 'route_holdout', f"must be in (0, 1), got {self.route_holdout}")
+        check(0 <= self.route_teacher_weight <= 1, 'route_teacher_weight',
+              f"must be in [0, 1], got {self.route_teacher_weight}")
+        check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
+        for k in ('route_question_filter', 'route_questions_per_document'):
+            check('question' in self.route_queries or getattr(self, k) == RouteConfig.__dataclass_fields__[k].default,
+                  k, "applies to the 'question' kind only: add 'question' to route_queries, or leave it at its default")
         for k in self.route_names:
             check(k in _NAMED, 'route_names', f"unknown kind {k!r}; known: {', '.join(_NAMED)}")
-        for k, known in (('route_key_map', _KEY_MAPS), ('route_loss', _LOSSES), ('route_keys', _KEY_SOURCES)):
+        for k, known in (('route_key_map', _KEY_MAPS), ('route_loss', _LOSSES), ('route_keys', _KEY_SOURCES),
+                         ('route_teacher', _RANKERS), ('route_question_filter', _RANKERS)):
             check(getattr(self, k) in known, k, f"must be one of {', '.join(known)}, got {getattr(self, k)!r}")
 
 # %% ../nbs/11b_route.ipynb #rt14
@@ -153,7 +178,20 @@ def routing_loss(scores, gold, kind='set'):
         return torch.logsumexp(scores, -1) - torch.logsumexp(scores.masked_fill(~gold, float('-inf')), -1)
     neg = torch.logsumexp(scores.masked_fill(gold, float('-inf')), -1, keepdim=True)          # [Q, 1]
     per = torch.logaddexp(neg, scores) - scores                                                # [Q, N]
-    return (per * gold).sum(-1) / gold.sum(-1)
+    return per.masked_fill(~gold, 0).sum(-1) / gold.sum(-1)
+
+# %% ../nbs/11b_route.ipynb #b5ca2432
+def distill_loss(scores, soft):
+    "KL(teacher || router) of each row [Q]: `soft` [Q, N] the teacher's probabilities, `scores` [Q, N] the router's."
+    return (soft * (soft.clamp_min(1e-12).log() - torch.log_softmax(scores, -1))).sum(-1)
+
+def router_loss(scores, gold, cfg, soft=None, hard=None):
+    ("A batch's training loss [Q]: `routing_loss`, plus the same over each row's gold set and hard negatives `hard` "
+     "[Q, N] alone, mixed with `distill_loss` from the teacher's `soft` [Q, N] at route_teacher_weight.")
+    loss = routing_loss(scores, gold, cfg.route_loss)
+    if hard is not None: loss = loss + routing_loss(scores.masked_fill(~(gold | hard), -1e4), gold, cfg.route_loss)
+    if soft is None: return loss
+    return (1 - cfg.route_teacher_weight) * loss + cfg.route_teacher_weight * distill_loss(scores, soft)
 
 # %% ../nbs/11b_route.ipynb #fab75657
 def key_features(backbone, prefixes, layers, recited=None, max_tokens=128, batch_size=64):
@@ -168,9 +206,54 @@ def gold_mask(golds, n_docs):
     for i, g in enumerate(golds): m[i, list(g)] = True
     return m
 
+# %% ../nbs/11b_route.ipynb #511b2e8f
+def ranker_scores(retriever, texts, n_docs):
+    "[Q, N] float: a retriever's score of every document for each of `texts` (its `search` gives them best first)."
+    idx, sc = retriever.search(list(texts))
+    out = torch.zeros(len(texts), n_docs)
+    return out.scatter_(1, torch.as_tensor(np.asarray(idx), dtype=torch.long), torch.as_tensor(sc, dtype=out.dtype))
+
+def teacher_probs(scores, temperature=0.5):
+    "[Q, N]: each row of a ranker's `scores` [Q, N] standardised, over `temperature`, softmaxed."
+    z = (scores - scores.mean(-1, keepdim=True)) / scores.std(-1, keepdim=True).clamp_min(1e-6)
+    return torch.softmax(z / temperature, -1)
+
+# %% ../nbs/11b_route.ipynb #593e6e65
+def neighbour_mask(retriever, documents, k):
+    "[N, N] bool: each document's `k` nearest other documents under `retriever`, its title and text as the query."
+    idx, _ = retriever.search([doc_string(d) for d in documents], k=k + 1)
+    m = torch.zeros(len(documents), len(documents), dtype=torch.bool)
+    for i, row in enumerate(np.asarray(idx)): m[i, [int(j) for j in row if j != i][:k]] = True
+    return m
+
+def hard_negatives(gold, neighbours):
+    "[Q, N] bool: the `neighbours` [N, N] of each row's gold documents (`gold` [Q, N]) that are not gold themselves."
+    return ((gold.float() @ neighbours.float()) > 0) & ~gold
+
+# %% ../nbs/11b_route.ipynb #7cbbed54
+def training_targets(documents, texts, golds, cfg, ranker=None):
+    ("{'soft': the teacher's [P, N] distribution for each training text (route_teacher), 'hard': each one's hard "
+     "negatives [P, N] (route_hard_negatives)}, None where off; `ranker(name)` gives the corpus's retriever.")
+    n = len(documents)
+    soft = (None if cfg.route_teacher == 'none' else
+            teacher_probs(ranker_scores(ranker(cfg.route_teacher), texts, n), cfg.route_teacher_temperature))
+    hard = (None if not cfg.route_hard_negatives else
+            hard_negatives(gold_mask(golds, n), neighbour_mask(ranker('bm25'), documents, cfg.route_hard_negatives)))
+    return {'soft': soft, 'hard': hard}
+
+def subset_targets(targets, rows, cols=None):
+    "`targets` for the training items `rows` and the documents `cols` (all by default), the teacher's renormalised."
+    if targets is None: return None
+    cut = lambda v: v[torch.as_tensor(rows)] if cols is None else v[torch.as_tensor(rows)][:, torch.as_tensor(cols)]
+    soft, hard = (None if targets.get(k) is None else cut(targets[k]) for k in ('soft', 'hard'))
+    if soft is not None: soft = soft / soft.sum(-1, keepdim=True).clamp_min(1e-12)
+    return {'soft': soft, 'hard': hard}
+
 # %% ../nbs/11b_route.ipynb #rt19s1
-def train_router(qf, golds, kf, cfg, seed=0):
-    "A `Router` trained on question features `qf` [P, H] with gold sets `golds` against memory features `kf` [N, H]."
+def train_router(qf, golds, kf, cfg, seed=0, targets=None):
+    ("A `Router` trained on question features `qf` [P, H] with gold sets `golds` against memory features `kf` [N, H], "
+     "and the teacher's and hard negatives' `targets` [P, N] (`training_targets`) if given.")
+    soft, hard = (None, None) if targets is None else (targets['soft'], targets['hard'])
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     r = Router(qf.shape[-1], kf.shape[-1], cfg.route_dim, cfg.route_temperature, cfg.route_key_map == 'tied')
@@ -180,7 +263,8 @@ def train_router(qf, golds, kf, cfg, seed=0):
         perm, tot = torch.randperm(len(qf), generator=g), 0.0
         for s in range(0, len(qf), cfg.route_batch_size):
             b = perm[s:s + cfg.route_batch_size]
-            loss = routing_loss(r(qf[b], kf), gm[b], cfg.route_loss).mean()
+            loss = router_loss(r(qf[b], kf), gm[b], cfg, None if soft is None else soft[b],
+                               None if hard is None else hard[b]).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -204,27 +288,30 @@ def holdout_split(pseudo, frac, seed=0):
     return sorted(train), sorted(held)
 
 # %% ../nbs/11b_route.ipynb #rt23s1
-def select_layer(qf, golds, kf, train, held, cfg, seed=0):
+def select_layer(qf, golds, kf, train, held, cfg, seed=0, targets=None):
     "Train a router per layer column of `qf` [P, nl, H] / `kf` [N, nl, H]; (best column, held-out MRR per column)."
     mrr = []
     for j in range(qf.shape[1]):
-        r, _ = train_router(qf[train, j], [golds[i] for i in train], kf[:, j], cfg, seed)
+        t = subset_targets(targets, train)
+        r, _ = train_router(qf[train, j], [golds[i] for i in train], kf[:, j], cfg, seed, t)
         ranked = rank_by(r(qf[held, j], kf[:, j]).numpy())
         mrr.append(float(np.mean(retrieval_per_question(ranked, [golds[i] for i in held], (1,))['mrr'])))
     return int(np.argmax(mrr)), mrr
 
 # %% ../nbs/11b_route.ipynb #rt24c
-def unseen_document_mrr(qf, doc_of, kf, cfg, seed=0, folds=4, fit=None):
+def unseen_document_mrr(qf, doc_of, kf, cfg, seed=0, folds=4, fit=None, targets=None):
     ("Each document's mean reciprocal rank [N] for its own pseudo-queries `qf` [P, H] (`doc_of` [P] their documents), "
-     "ranked among all N keys `kf` [N, H] by a router that `fit(qf, golds, kf)` trained on the other folds only.")
-    fit = fit or (lambda q, g, k: train_router(q, g, k, cfg, seed)[0])
+     "ranked among all N keys `kf` [N, H] by a router that `fit(qf, golds, kf, targets)` trained on the other folds "
+     "only; `targets` [P, N] are cut to those folds' items and documents.")
+    fit = fit or (lambda q, g, k, t=None: train_router(q, g, k, cfg, seed, t)[0])
     doc_of, rr = np.asarray(doc_of), np.full(len(kf), np.nan)
     for f in np.array_split(np.random.default_rng([seed, 41]).permutation(len(kf)), min(folds, len(kf))):
         tr = np.setdiff1d(np.arange(len(kf)), f)
         pos = {d: i for i, d in enumerate(tr)}
         train, test = np.isin(doc_of, tr), np.isin(doc_of, f)
         if not test.any(): continue
-        score = fit(qf[train], [{pos[d]} for d in doc_of[train]], kf[tr])
+        t = subset_targets(targets, train, tr)
+        score = fit(qf[train], [{pos[d]} for d in doc_of[train]], kf[tr], *([t] if t else []))
         per_q = retrieval_per_question(rank_by(score(qf[test], kf).numpy()), [{int(d)} for d in doc_of[test]], (1,))
         for d in set(doc_of[test].tolist()): rr[d] = np.mean(np.asarray(per_q['mrr'])[doc_of[test] == d])
     return rr
@@ -333,14 +420,26 @@ def question_scores(written, router, texts):
     qf = text_features(bb, texts, [router.layer], router.max_tokens)[:, 0]                # [Q, H]
     return torch.log_softmax(router(qf, kf), -1)
 
+# %% ../nbs/11b_route.ipynb #b8d61945
+def ranker_cache(corpus, bcfg, index_dir, corpus_hash):
+    "`ranker(name)`: the corpus's 'bm25' or 'dense' retriever, built (or loaded from `index_dir`) once, on first use."
+    cache = {}
+    def ranker(name):
+        if name not in cache: cache[name] = cached_retriever(name, corpus.documents, bcfg, index_dir, corpus_hash)[0]
+        return cache[name]
+    return ranker
+
 # %% ../nbs/11b_route.ipynb #rt39
-def training_set(corpus, cfg, backbone=None):
+def training_set(corpus, cfg, backbone=None, ranker=None):
     ("(texts, gold sets, pseudo-queries, evaluation questions): the router's training items and what it is scored on; "
-     "`backbone` writes the 'question' kind.")
+     "`backbone` writes the 'question' kind, and `ranker(name)` filters it (route_question_filter).")
     pseudo, idx = pseudo_queries(corpus.documents, cfg.route_queries), corpus.index()
     if 'question' in cfg.route_queries:
         if backbone is None: raise ZragError("route_queries 'question' needs the backbone that writes them.")
-        pseudo += generated_queries(backbone, corpus.documents, cfg.route_max_tokens)
+        written = generated_queries(backbone, corpus.documents, cfg.route_max_tokens,
+                                    per_document=cfg.route_questions_per_document)
+        f = cfg.route_question_filter
+        pseudo += written if f == 'none' else round_trip(written, ranker(f))
     texts, golds = [p['text'] for p in pseudo], [{p['doc_idx'], *p.get('also', ())} for p in pseudo]
     if cfg.route_train_questions:
         train = corpus.split_questions('train')
@@ -350,18 +449,21 @@ def training_set(corpus, cfg, backbone=None):
     return texts, golds, pseudo, [q for q in corpus.questions if q.qid not in seen]
 
 # %% ../nbs/11b_route.ipynb #rt39s1
-def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed):
-    "Choose the layer on held-out pseudo-queries, then train on every training item: (router, column, record)."
+def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets=None):
+    ("Choose the layer on held-out pseudo-queries, then train on every training item (with `targets`, if given): "
+     "(router, column, record).")
     qf_all = text_features(bb, texts, layers, cfg.route_max_tokens)                   # [P, nl, H]
     train, held = holdout_split(pseudo, cfg.route_holdout, seed)
     train += list(range(len(pseudo), len(texts)))                                      # real train questions, if any
-    j, held_mrr = select_layer(qf_all, golds, kf_all, train, held, cfg, seed)
-    router, losses = train_router(qf_all[:, j], golds, kf_all[:, j], cfg, seed)
+    j, held_mrr = select_layer(qf_all, golds, kf_all, train, held, cfg, seed, targets)
+    router, losses = train_router(qf_all[:, j], golds, kf_all[:, j], cfg, seed, targets)
     noise = torch.randn(kf_all[:, j].shape, generator=torch.Generator().manual_seed(seed))   # [N, H]: no memory
-    control = train_router(qf_all[:, j], golds, noise, cfg, seed)[0]
-    unseen = unseen_document_mrr(qf_all[:len(pseudo), j], [p['doc_idx'] for p in pseudo], kf_all[:, j], cfg, seed)
+    control = train_router(qf_all[:, j], golds, noise, cfg, seed, targets)[0]
+    unseen = unseen_document_mrr(qf_all[:len(pseudo), j], [p['doc_idx'] for p in pseudo], kf_all[:, j], cfg, seed,
+                                 targets=subset_targets(targets, list(range(len(pseudo)))))
     return router, j, {'control': (control, noise), 'layers': layers, 'heldout_mrr': held_mrr, 'layer': layers[j],
                        'losses': losses, 'n_train': len(texts), 'n_pseudo': len(pseudo),
+                       'pseudo_kinds': dict(Counter(p['kind'] for p in pseudo)),
                        'unseen_documents': {'mrr': bootstrap_ci(unseen[~np.isnan(unseen)], 1000, seed),
                                             'chance_mrr': float(np.mean(1 / np.arange(1, len(unseen) + 1)))},
                        'heldout': [pseudo[i] for i in held]}
@@ -479,7 +581,8 @@ def route_stage(params, progress=True):
     cfg, seed = params.route, params.run.seed
     w = open_written_run(params)
     bb, out = w.backbone, stage_dir(w.run_dir, 'route')
-    texts, golds, pseudo, questions = training_set(w.corpus, cfg, bb)
+    ranker = ranker_cache(w.corpus, params.baselines, out / 'index', w.manifest['corpus_hash'])
+    texts, golds, pseudo, questions = training_set(w.corpus, cfg, bb, ranker)
     if not questions: raise ZragError("no question is left to evaluate routing on: set route_train_questions false.")
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
@@ -490,10 +593,12 @@ def route_stage(params, progress=True):
     recite_s = (time.time() - t0) / len(w.corpus.documents)
     keyed = recited if cfg.route_keys == 'recitation' else None
     kf_all = key_features(bb, w.prefixes(), layers, keyed, cfg.route_key_tokens, params.read.kv_batch_size)
-    router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed)
+    targets = training_targets(w.corpus.documents, texts, golds, cfg, ranker)
+    router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets)
     train_s = time.time() - t0
     save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), keyed)
     tables, diag, scores, rankings, hops = evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited)
+    if recited: diag['recite_seconds_per_memory'] = recite_s
     if 'memory' in cfg.route_names:     # both hops, and the two named memories recited (as `zrag ask` does)
         diag['named_seconds_per_question'] = diag['named_seconds'][named_row('memory')] + 2 * recite_s
     atomic_write_jsonl(out / 'pseudo_queries.jsonl', pseudo)
