@@ -11,6 +11,7 @@ NAMES=$(.venv/bin/python -c "import sys; from zrag.params import load_params; fr
 print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$PARAMS")
 read -r RUN WRITE ROUTE <<< "$NAMES"
 REC="-p route_keys recitation -p route_names []"
+BRIDGE="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
 QS="$REC -p route_queries [sentence,cloze,question] -p route_questions_per_document 4"
 declare -A ROWS=(
   [base]=""
@@ -25,9 +26,13 @@ declare -A ROWS=(
   [recitation_teacher_dense]="$REC -p route_teacher dense"
   [recitation_questions]="$QS"
   [recitation_questions_filtered]="$QS -p route_question_filter bm25"
+  [recitation_teacher_dense_only]="$REC -p route_teacher dense -p route_teacher_weight 1.0"
+  [recitation_teacher_dense_bridge_multi]="$REC -p route_teacher dense $BRIDGE"
+  [teacher_dense]="-p route_names [] -p route_teacher dense"
 )
 ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names recitation_hard recitation_teacher_bm25
-       recitation_teacher_dense recitation_questions recitation_questions_filtered)
+       recitation_teacher_dense recitation_questions recitation_questions_filtered recitation_teacher_dense_only
+       recitation_teacher_dense_bridge_multi teacher_dense)
 [[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }
