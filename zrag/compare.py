@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['BENCHMARK_FILES', 'CompareConfig', 'method_summary', 'Comparison', 'add_baselines', 'add_oracle_z', 'add_oracle_text',
-           'add_recitation', 'add_named', 'add_routed', 'add_read', 'asked_questions', 'run_corpus', 'save_run_corpus',
-           'check_answers', 'compare_stage']
+           'add_recitation', 'add_named', 'add_routed', 'add_fused', 'add_read', 'asked_questions', 'run_corpus',
+           'save_run_corpus', 'check_answers', 'compare_stage']
 
 # %% ../nbs/14_compare.ipynb #c0imp
 import json, time
@@ -22,7 +22,7 @@ from .baselines import cached_retriever, doc_string
 from .answer import AnswerCache, answer_all, make_reader, truncate_tokens
 from .probes import PHASE1_DIRS
 from .read import TWO_STAGE_FILE
-from .route import named_row
+from .route import named_row, FUSED_ROW
 from .report import analysis_dir, execute_report
 
 # %% ../nbs/14_compare.ipynb #cfgcode
@@ -205,6 +205,19 @@ def add_routed(cmp, route_dir, documents, cut):
             f"no retriever at question time: the trained router (keys from each {cfg.get('route_keys', 'memory')}"
             f"{teacher}) ranks the memories; evidence = the first two recited (time: routing and two recitations)")
 
+def add_fused(cmp, route_dir, documents, cut):
+    "The router's and the named memories' rankings fused (the route stage's `FUSED_ROW`): the first two recited."
+    got = _add_recited(cmp, route_dir, 'zrag_fused', FUSED_ROW, documents, cut,
+                       "run the route stage on this run with route_names including memory "
+                       "(stages: [write, route, compare])")
+    if got is None: return
+    ev, ranked, diag = got
+    seconds = diag.get('named_seconds_per_question', 0.0) + diag.get('route_seconds_per_question', 0.0)
+    cmp.add('zrag_fused', ev, ranked, seconds, None,
+            "no retriever at question time: the trained router's ranking and the LLM's two named memories fused "
+            "(reciprocal rank fusion); evidence = the first two memories recited (time: both rankings and two "
+            "recitations)")
+
 # %% ../nbs/14_compare.ipynb #c4codes1
 def add_read(cmp, read_dir, cut, corpus_hash):
     "The rows of the read phase: evidence from all memories at once and, when the stage ran it, the two-stage read."
@@ -289,6 +302,7 @@ def compare_stage(params, progress=True):
     add_read(cmp, stage_dir(rd, 'read'), cut, h)
     add_named(cmp, stage_dir(rd, 'route'), corpus.documents, cut)
     add_routed(cmp, stage_dir(rd, 'route'), corpus.documents, cut)
+    add_fused(cmp, stage_dir(rd, 'route'), corpus.documents, cut)
     atomic_write_jsonl(out / 'per_question.jsonl', cmp.per_question)
     atomic_write_json(out / 'comparison.json',
                       {'n_test': len(test), 'n_docs': len(corpus.documents), 'reader': reader.id,

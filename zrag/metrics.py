@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['normalize_answer', 'answer_in', 'answer_coverage', 'exact_match', 'f1_score', 'rouge_l', 'recited_exactly',
            'source_overlap', 'ngram_overlap', 'bootstrap_ci', 'paired_diff', 'spearman_ci', 'retrieval_per_question',
-           'retrieval_metrics', 'rank_by', 'prior_ranking', 'chance_per_question', 'profile_correlation']
+           'retrieval_metrics', 'fuse_rankings', 'rank_by', 'prior_ranking', 'chance_per_question',
+           'profile_correlation']
 
 # %% ../nbs/04_metrics.ipynb #m0imp
 import re, string
@@ -128,6 +129,17 @@ def retrieval_per_question(ranked, gold, ks=(1, 2, 5, 10)):
 def retrieval_metrics(ranked, gold, ks=(1, 2, 5, 10)):
     "Recall@k, any@k and MRR over questions: `ranked` [[doc idx]], `gold` [set of doc idx]."
     return {k: float(np.mean(v)) for k, v in retrieval_per_question(ranked, gold, ks).items()}
+
+# %% ../nbs/04_metrics.ipynb #bcd9d023
+def fuse_rankings(*rankings, k=60):
+    "Each question's reciprocal rank fusion of `rankings` (lists of [[doc idx]], best first), best first."
+    out = []
+    for lists in zip(*rankings):
+        score = {}
+        for r in lists:
+            for i, d in enumerate(r): score[d] = score.get(d, 0.0) + 1 / (k + i + 1)
+        out.append(sorted(score, key=lambda d: (-score[d], d)))
+    return out
 
 # %% ../nbs/04_metrics.ipynb #m5code
 def rank_by(profiles):
