@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['QUERY_KINDS', 'FUSED_ROW', 'RouteConfig', 'layer_ids', 'text_features', 'memory_features', 'Router', 'routing_loss',
            'distill_loss', 'router_loss', 'key_features', 'gold_mask', 'ranker_scores', 'teacher_probs',
-           'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'train_router', 'holdout_split',
-           'select_layer', 'unseen_document_mrr', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row',
-           'chance_row', 'routing_table', 'route_identity', 'save_router', 'load_router', 'question_scores',
-           'ranker_cache', 'training_set', 'fit_router', 'attention_evaluation', 'retriever_rankings',
-           'routing_targets', 'routing_tables', 'named_row', 'named_rankings', 'evaluate_routing', 'route_records',
-           'route_stage']
+           'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'teacher_summary', 'train_router',
+           'holdout_split', 'select_layer', 'unseen_document_mrr', 'attention_mass', 'head_mrr', 'attention_rows',
+           'ranking_row', 'chance_row', 'routing_table', 'route_identity', 'save_router', 'load_router',
+           'question_scores', 'ranker_cache', 'training_set', 'fit_router', 'attention_evaluation',
+           'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'named_rankings', 'evaluate_routing',
+           'route_records', 'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import time
@@ -250,6 +250,14 @@ def subset_targets(targets, rows, cols=None):
     if soft is not None: soft = soft / soft.sum(-1, keepdim=True).clamp_min(1e-12)
     return {'soft': soft, 'hard': hard}
 
+def teacher_summary(soft, golds):
+    "How the teacher's `soft` [P, N] reads the training items: mass on their golds, first document gold, entropy."
+    gm = gold_mask(golds, soft.shape[1])
+    ent = -(soft * soft.clamp_min(1e-12).log()).sum(-1)                                          # [P] nats
+    return {'mass_on_gold': float((soft * gm).sum(-1).mean()),
+            'first_is_gold': float(gm.gather(1, soft.argmax(-1, keepdim=True)).float().mean()),
+            'entropy_nats': float(ent.mean())}
+
 # %% ../nbs/11b_route.ipynb #rt19s1
 def train_router(qf, golds, kf, cfg, seed=0, targets=None):
     ("A `Router` trained on question features `qf` [P, H] with gold sets `golds` against memory features `kf` [N, H], "
@@ -465,6 +473,8 @@ def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets=None
     return router, j, {'control': (control, noise), 'layers': layers, 'heldout_mrr': held_mrr, 'layer': layers[j],
                        'losses': losses, 'n_train': len(texts), 'n_pseudo': len(pseudo),
                        'pseudo_kinds': dict(Counter(p['kind'] for p in pseudo)),
+                       **({} if targets is None or targets['soft'] is None
+                          else {'teacher': teacher_summary(targets['soft'], golds)}),
                        'unseen_documents': {'mrr': bootstrap_ci(unseen[~np.isnan(unseen)], 1000, seed),
                                             'chance_mrr': float(np.mean(1 / np.arange(1, len(unseen) + 1)))},
                        'heldout': [pseudo[i] for i in held]}
