@@ -10,17 +10,19 @@ PARAMS=${1:?usage: tools/route_levers.sh PARAMS_FILE [ROW ...]}; shift
 NAMES=$(.venv/bin/python -c "import sys; from zrag.params import load_params; from zrag.stages import stage_dir as d
 print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$PARAMS")
 read -r RUN WRITE ROUTE <<< "$NAMES"
-REC="-p route_keys recitation -p route_names []"
+# every row names its keys, starts from no teacher (the default since these rows is the dense one) and leaves the
+# named rows out (they do not read how the router was trained), whatever the params file says; later -p win
+MEM="-p route_keys memory -p route_names [] -p route_teacher none"
+REC="-p route_keys recitation -p route_names [] -p route_teacher none"
 BRIDGE="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
 QS="$REC -p route_queries [sentence,cloze,question] -p route_questions_per_document 4"
 declare -A ROWS=(
-  [base]=""
-  [bridge]="-p route_queries [sentence,cloze,bridge]"
-  [bridge_multi]="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
+  [base]="$MEM"
+  [bridge]="$MEM -p route_queries [sentence,cloze,bridge]"
+  [bridge_multi]="$MEM $BRIDGE"
   [recitation]="$REC"
-  [recitation_bridge_multi]="$REC -p route_queries [sentence,cloze,bridge] -p route_loss multi"
-  [names]="-p route_keys recitation -p route_names [question,title,memory,text]"
-  # recitation keys without the named rows (these do not read how the router was trained)
+  [recitation_bridge_multi]="$REC $BRIDGE"
+  [names]="-p route_keys recitation -p route_teacher none -p route_names [question,title,memory,text]"
   [recitation_hard]="$REC -p route_hard_negatives 3"
   [recitation_teacher_bm25]="$REC -p route_teacher bm25"
   [recitation_teacher_dense]="$REC -p route_teacher dense"
@@ -28,7 +30,7 @@ declare -A ROWS=(
   [recitation_questions_filtered]="$QS -p route_question_filter bm25"
   [recitation_teacher_dense_only]="$REC -p route_teacher dense -p route_teacher_weight 1.0"
   [recitation_teacher_dense_bridge_multi]="$REC -p route_teacher dense $BRIDGE"
-  [teacher_dense]="-p route_names [] -p route_teacher dense"
+  [teacher_dense]="$MEM -p route_teacher dense"
 )
 ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names recitation_hard recitation_teacher_bm25
        recitation_teacher_dense recitation_questions recitation_questions_filtered recitation_teacher_dense_only
