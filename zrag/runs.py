@@ -16,7 +16,6 @@ from urllib.parse import quote
 from .core import ZragError, atomic_write_text, read_jsonl
 from .stages import STAGES, META_DIR, CORPUS_FILE, stage_dir
 from .lock import read_lock, holder_alive
-from .params import param_reference
 
 # %% ../nbs/14b_runs.ipynb #ru1code
 _KEY_PARAMS = ('backbone', 'load_in_4bit', 'n_docs', 'epochs', 'm_tokens', 'z_dim', 'read_mode')
@@ -368,8 +367,7 @@ def _route_row(m, name):
 def routing_rows(run_dirs):
     "One dict per routed run in `run_dirs`: its router's changes against the first's, and its routing table's rows."
     ms = [(Path(r).name, json.loads((stage_dir(r, 'route') / 'routing_metrics.json').read_text())) for r in run_dirs]
-    defaults = {r['key']: r['default'] for r in param_reference('route')}  # for a key that an older run lacks
-    base = defaults | ms[0][1].get('config', {})
+    base = ms[0][1].get('config', {})         # a key that either run lacks (older code) is not compared
     out = []
     for name, m in ms:
         mine = m.get('config', {})
