@@ -8,7 +8,7 @@ from zrag.data import load_corpus, CorpusConfig
 from zrag.core import ZragError
 from zrag.pseudo import pseudo_queries
 from zrag.baselines import BM25Retriever
-from zrag.route import (named_row, FUSED_ROW, RouteConfig, Router, training_set, fit_router, layer_ids,
+from zrag.route import (named_row, fused_row, RouteConfig, Router, training_set, fit_router, layer_ids,
                         memory_features, save_router, load_router, training_targets)
 from zrag.stages import stage_dir
 from conftest import pipeline_args
@@ -106,7 +106,7 @@ def test_route_outputs(pipeline):
     recs = read_jsonl(out / 'per_question.jsonl')
     assert len(recs) == m['n_questions']
     two = named_row('memory')                              # the LLM names titles: one hop, and two
-    assert {named_row('question'), two, FUSED_ROW} <= set(rows) and rows[two]['mrr']['n'] == m['n_questions']
+    assert {named_row('question'), two, fused_row()} <= set(rows) and rows[two]['mrr']['n'] == m['n_questions']
     n_docs = len(corpus['documents'])
     assert all(len(set(r[two])) == len(r[two]) == min(10, n_docs) for r in recs)    # each document once
     first, second = recs[0]['hops'][two]

@@ -22,7 +22,7 @@ from .baselines import cached_retriever, doc_string
 from .answer import AnswerCache, answer_all, make_reader, truncate_tokens
 from .probes import PHASE1_DIRS
 from .read import TWO_STAGE_FILE
-from .route import named_row, FUSED_ROW
+from .route import named_row, fused_row
 from .report import analysis_dir, execute_report
 
 # %% ../nbs/14_compare.ipynb #cfgcode
@@ -206,8 +206,8 @@ def add_routed(cmp, route_dir, documents, cut):
             f"{teacher}) ranks the memories; evidence = the first two recited (time: routing and two recitations)")
 
 def add_fused(cmp, route_dir, documents, cut):
-    "The router's and the named memories' rankings fused (the route stage's `FUSED_ROW`): the first two recited."
-    got = _add_recited(cmp, route_dir, 'zrag_fused', FUSED_ROW, documents, cut,
+    "The router's and the named memories' rankings fused (the route stage's `fused_row()`): the first two recited."
+    got = _add_recited(cmp, route_dir, 'zrag_fused', fused_row(), documents, cut,
                        "run the route stage on this run with route_names including memory "
                        "(stages: [write, route, compare])")
     if got is None: return
