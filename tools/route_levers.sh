@@ -10,10 +10,12 @@ PARAMS=${1:?usage: tools/route_levers.sh PARAMS_FILE [ROW ...]}; shift
 NAMES=$(.venv/bin/python -c "import sys; from zrag.params import load_params; from zrag.stages import stage_dir as d
 print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$PARAMS")
 read -r RUN WRITE ROUTE <<< "$NAMES"
-# every row names its keys, starts from no teacher (the default since these rows is the dense one) and leaves the
-# named rows out (they do not read how the router was trained), whatever the params file says; later -p win
-MEM="-p route_keys memory -p route_names [] -p route_teacher none"
-REC="-p route_keys recitation -p route_names [] -p route_teacher none"
+# every row names its keys, starts from no teacher at weight 0.5 (the defaults when the rows were measured; the
+# default is now the dense teacher alone) and leaves the named rows out (they do not read how the router was
+# trained), whatever the params file says; a later -p wins
+NOT="-p route_teacher none -p route_teacher_weight 0.5"
+MEM="-p route_keys memory -p route_names [] $NOT"
+REC="-p route_keys recitation -p route_names [] $NOT"
 BRIDGE="-p route_queries [sentence,cloze,bridge] -p route_loss multi"
 QS="$REC -p route_queries [sentence,cloze,question] -p route_questions_per_document 4"
 declare -A ROWS=(
@@ -22,7 +24,7 @@ declare -A ROWS=(
   [bridge_multi]="$MEM $BRIDGE"
   [recitation]="$REC"
   [recitation_bridge_multi]="$REC $BRIDGE"
-  [names]="-p route_keys recitation -p route_teacher none -p route_names [question,title,memory,text]"
+  [names]="-p route_keys recitation $NOT -p route_names [question,title,memory,text]"
   [recitation_hard]="$REC -p route_hard_negatives 3"
   [recitation_teacher_bm25]="$REC -p route_teacher bm25"
   [recitation_teacher_dense]="$REC -p route_teacher dense"
