@@ -82,7 +82,8 @@ def pipeline_args(runs_dir, *extra, cmd='run'):
             '-p', 'read_mode', 'two_stage', '-p', 'read_top_k', '4',
             '-p', 'route_queries', '[sentence, cloze, question]', '-p', 'route_names', '[question, memory]',
             '-p', 'route_key_tokens', '16', '-p', 'route_name_beams', '3', '-p', 'route_teacher', 'dense',
-            '-p', 'route_hard_negatives', '2', '-p', 'route_question_filter', 'bm25',
+            '-p', 'route_teacher_weight', '0.5', '-p', 'route_hard_negatives', '2',
+            '-p', 'route_question_filter', 'bm25',
             '-p', 'stages', '[write, evidence, route, read, compare]', '-q', *extra)
 
 

@@ -13,7 +13,7 @@ from zrag.route import (named_row, fused_row, RouteConfig, Router, training_set,
 from zrag.stages import stage_dir
 from conftest import pipeline_args
 
-CFG = RouteConfig(route_epochs=3, route_layers=[0.5, 1.0], route_dim=8)
+CFG = RouteConfig(route_epochs=3, route_layers=[0.5, 1.0], route_dim=8, route_teacher='none')
 
 
 def rewritten(corpus, tag):
@@ -31,8 +31,8 @@ def fitted(corpus, cfg, bb, kf):
     return texts, router, fit, evaluated
 
 
-RANKED = {'route_teacher': 'bm25', 'route_hard_negatives': 2, 'route_question_filter': 'bm25',
-          'route_questions_per_document': 2}
+RANKED = {'route_teacher': 'bm25', 'route_teacher_weight': 0.5, 'route_hard_negatives': 2,
+          'route_question_filter': 'bm25', 'route_questions_per_document': 2}
 
 
 @pytest.mark.parametrize('kinds,loss,extra', [(['sentence', 'cloze'], 'set', {}),

@@ -91,13 +91,13 @@ def generated_queries(backbone, documents, max_tokens=64, max_new_tokens=24, bat
         gen = backbone.model.generate(input_ids=ids.to(backbone.device), attention_mask=mask.to(backbone.device),
                                       max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad)
         out += [tok.decode(g[T:], skip_special_tokens=True).split('\n')[0].strip() for g in gen]
-    return [{'text': t, 'doc_idx': i, 'kind': 'question', 'group': f'{i}:q' + (str(j) if j else '')}
+    return [{'text': t, 'doc_idx': i, 'kind': 'question', 'group': f'{i}:{j}' if j else f'{i}:q'}
             for (i, j, _), t in zip(windows, out) if t]
 
 
 # %% ../nbs/04b_pseudo.ipynb #c356b859
 def round_trip(queries, retriever):
-    "The `queries` whose own document (`doc_idx`) `retriever` ranks first for their text."
+    "The `queries` whose own document (`doc_idx`) `retriever` ranks first for their text, with a score above 0."
     if not queries: return []
-    top = retriever.search([q['text'] for q in queries], k=1)[0][:, 0]                    # [Q]: each text's first
-    return [q for q, t in zip(queries, top) if int(t) == q['doc_idx']]
+    idx, sc = retriever.search([q['text'] for q in queries], k=1)                         # [Q, 1] each
+    return [q for q, t, s in zip(queries, idx[:, 0], sc[:, 0]) if int(t) == q['doc_idx'] and s > 0]

@@ -77,8 +77,9 @@ class RouteConfig:
                                           # training item's documents and the router matches that distribution (KL);
                                           # no retriever runs at question time; 'none' = the labels alone. 'dense'
                                           # raised R@2 on the demo and on HotpotQA (nbs/11b_route, Results)
-    route_teacher_weight: float = 1.0     # the distillation's share of the loss: 1 = the teacher alone (route_loss
-                                          # and hard negatives then weigh nothing), 0.5 = half the labels' loss
+    route_teacher_weight: float = 1.0     # the distillation's share of the loss: 1 = the teacher alone (the labels
+                                          # weigh nothing, so route_loss multi and hard negatives are refused), 0.5 =
+                                          # half the labels' loss
     route_teacher_temperature: float = 0.5  # the teacher's scores, standardised per item, over this, softmaxed: the
                                           # lower, the more of its mass on its first document
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
@@ -111,6 +112,10 @@ class RouteConfig:
         check(0 <= self.route_teacher_weight <= 1, 'route_teacher_weight',
               f"must be in [0, 1], got {self.route_teacher_weight}")
         check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
+        alone = self.route_teacher != 'none' and self.route_teacher_weight == 1
+        for k, off in (('route_hard_negatives', 0), ('route_loss', 'set')):
+            check(not alone or getattr(self, k) == off, k, "weighs nothing when the teacher is alone "
+                  "(route_teacher_weight 1): set route_teacher_weight below 1 (e.g. 0.5) or route_teacher none")
         for k in ('route_question_filter', 'route_questions_per_document'):
             check('question' in self.route_queries or getattr(self, k) == RouteConfig.__dataclass_fields__[k].default,
                   k, "applies to the 'question' kind only: add 'question' to route_queries, or leave it at its default")
@@ -217,7 +222,7 @@ def ranker_scores(retriever, texts, n_docs):
 
 def teacher_probs(scores, temperature=0.5):
     "[Q, N]: each row of a ranker's `scores` [Q, N] standardised, over `temperature`, softmaxed."
-    z = (scores - scores.mean(-1, keepdim=True)) / scores.std(-1, keepdim=True).clamp_min(1e-6)
+    z = (scores - scores.mean(-1, keepdim=True)) / scores.std(-1, keepdim=True, unbiased=False).clamp_min(1e-6)
     return torch.softmax(z / temperature, -1)
 
 # %% ../nbs/11b_route.ipynb #593e6e65

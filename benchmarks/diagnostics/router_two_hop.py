@@ -7,8 +7,9 @@ The run needs its route stage with `route_keys recitation` (its router keeps the
 question's first document is the router's first; the second hop ranks the rest with a query that reads that
 document's recitation as well: the question then the recitation ('q+A'), the recitation then the question ('A+q'),
 or the recitation alone ('A'); scored by the second query alone ('hop2') or by the sum of both hops' log-probabilities
-('sum'). Nothing is trained: the router is the route stage's. Every question of the run's corpus is scored (R@2 =
-both gold in the top two, with a bootstrap 95% interval). The last line is a JSON object with every figure.
+('sum'). Nothing is trained: the router is the route stage's. Every question of the run's corpus that the router did
+not train on is scored (R@2 = both gold in the top two, with a bootstrap 95% interval). The last line is a JSON
+object with every figure.
 """
 import json
 import numpy as np, torch
@@ -43,7 +44,8 @@ def main():
     rd = run_path(params)
     w, r = open_written_run(params), load_router(stage_dir(rd, 'route') / 'router.pt')
     if r.recited is None: raise SystemExit(f"{rd}'s router reads no recitation: route it with -p route_keys recitation")
-    bb, idx, qs = w.backbone, w.corpus.index(), w.corpus.questions
+    seen = set(w.corpus.splits['train']) if r.saw_questions else set()     # a router that trained on the train split
+    bb, idx, qs = w.backbone, w.corpus.index(), [q for q in w.corpus.questions if q.qid not in seen]
     golds, texts = [{idx[g] for g in q.gold_ids} for q in qs], [q.question for q in qs]
     kf = key_features(bb, w.prefixes(), [r.layer], r.recited, r.key_tokens)[:, 0]                  # [N, H]
     lp1 = torch.log_softmax(r(text_features(bb, texts, [r.layer], r.max_tokens)[:, 0], kf), -1)   # [Q, N]
