@@ -166,9 +166,11 @@ def add_recitation(cmp, a2_file, documents, cut, write_dir):
             f"{a2.get('exact_share', 0):.0%} recited exactly), no retrieval")
 
 # %% ../nbs/14_compare.ipynb #3d1be69f
-def _add_recited(cmp, route_dir, name, row, documents, cut, absent_fix):
+_NAMED_FIX = "run the route stage on this run with route_names including memory (stages: [write, route, compare])"
+
+def _add_recited(cmp, route_dir, name, row, documents, cut, absent_fix, describe):
     ("Row `name`: the route stage's ranking `row` per question (its per_question.jsonl), the first two memories "
-     "recited from z (its recitations.jsonl) as evidence; the stage's diagnostics, or None when absent.")
+     "recited from z (its recitations.jsonl) as evidence; `describe(routing_metrics)` gives (seconds, bytes, note).")
     f = route_dir / 'per_question.jsonl'
     recs = {r['qid']: r for r in read_jsonl(f)} if f.is_file() else {}
     if not (route_dir / 'recitations.jsonl').is_file() or not all(row in recs.get(q.qid, {}) for q in cmp.questions):
@@ -176,47 +178,39 @@ def _add_recited(cmp, route_dir, name, row, documents, cut, absent_fix):
     said = {r['doc_idx']: r['text'] for r in read_jsonl(route_dir / 'recitations.jsonl')}
     ranked = [recs[q.qid][row] for q in cmp.questions]
     ev = [cut('\n\n'.join(f"{documents[d].title}. {said[d]}" for d in r[:2])) for r in ranked]
-    return ev, ranked, json.loads((route_dir / 'routing_metrics.json').read_text())['diagnostics']
+    cmp.add(name, ev, ranked, *describe(json.loads((route_dir / 'routing_metrics.json').read_text())))
 
 def add_named(cmp, route_dir, documents, cut):
     ("The row with no retriever at all: the two memories the LLM names (the route stage's two-hop row, zrag.titles) "
      "recited from z, as evidence.")
-    got = _add_recited(cmp, route_dir, 'zrag_named', named_row('memory'), documents, cut,
-                       "run the route stage on this run with route_names including memory "
-                       "(stages: [write, route, compare])")
-    if got is None: return
-    ev, ranked, diag = got
-    cmp.add('zrag_named', ev, ranked, diag.get('named_seconds_per_question', 0.0), None,
-            "no retriever: the LLM names a title under a trie of the corpus's titles, reads that memory's recitation "
-            "from z and names the next; evidence = the two named memories recited (time: both hops and two "
-            "recitations per question)")
+    _add_recited(cmp, route_dir, 'zrag_named', named_row('memory'), documents, cut, _NAMED_FIX, lambda m: (
+        m['diagnostics'].get('named_seconds_per_question', 0.0), None,
+        "no retriever: the LLM names a title under a trie of the corpus's titles, reads that memory's recitation "
+        "from z and names the next; evidence = the two named memories recited (time: both hops and two "
+        "recitations per question)"))
 
 # %% ../nbs/14_compare.ipynb #f17d4f49
-def add_routed(cmp, route_dir, documents, cut):
-    "The trained router's first two memories (the route stage's 'router' ranking) recited from z, as evidence."
-    got = _add_recited(cmp, route_dir, 'zrag_routed', 'router', documents, cut,
-                       "run the route stage on this run with route_keys recitation (stages: [write, route, compare])")
-    if got is None: return
-    ev, ranked, diag = got
-    cfg = json.loads((route_dir / 'routing_metrics.json').read_text())['config']
+def _routed(m):
+    "(seconds, bytes, note) of the routed row, from the route stage's metrics `m`."
+    cfg, d = m['config'], m['diagnostics']
     teacher = f", trained with a {cfg['route_teacher']} teacher" if cfg.get('route_teacher', 'none') != 'none' else ''
-    seconds = diag.get('route_seconds_per_question', 0.0) + 2 * diag.get('recite_seconds_per_memory', 0.0)
-    cmp.add('zrag_routed', ev, ranked, seconds, None,
+    return (d.get('route_seconds_per_question', 0.0) + 2 * d.get('recite_seconds_per_memory', 0.0), None,
             f"no retriever at question time: the trained router (keys from each {cfg.get('route_keys', 'memory')}"
             f"{teacher}) ranks the memories; evidence = the first two recited (time: routing and two recitations)")
 
+def add_routed(cmp, route_dir, documents, cut):
+    "The trained router's first two memories (the route stage's 'router' ranking) recited from z, as evidence."
+    fix = "run the route stage on this run with route_keys recitation (stages: [write, route, compare])"
+    _add_recited(cmp, route_dir, 'zrag_routed', 'router', documents, cut, fix, _routed)
+
 def add_fused(cmp, route_dir, documents, cut):
     "The router's and the named memories' rankings fused (the route stage's `fused_row()`): the first two recited."
-    got = _add_recited(cmp, route_dir, 'zrag_fused', fused_row(), documents, cut,
-                       "run the route stage on this run with route_names including memory "
-                       "(stages: [write, route, compare])")
-    if got is None: return
-    ev, ranked, diag = got
-    seconds = diag.get('named_seconds_per_question', 0.0) + diag.get('route_seconds_per_question', 0.0)
-    cmp.add('zrag_fused', ev, ranked, seconds, None,
-            "no retriever at question time: the trained router's ranking and the LLM's two named memories fused "
+    seconds = lambda d: d.get('named_seconds_per_question', 0.0) + d.get('route_seconds_per_question', 0.0)
+    note = ("no retriever at question time: the trained router's ranking and the LLM's two named memories fused "
             "(reciprocal rank fusion); evidence = the first two memories recited (time: both rankings and two "
             "recitations)")
+    _add_recited(cmp, route_dir, 'zrag_fused', fused_row(), documents, cut, _NAMED_FIX,
+                 lambda m: (seconds(m['diagnostics']), None, note))
 
 # %% ../nbs/14_compare.ipynb #c4codes1
 def add_read(cmp, read_dir, cut, corpus_hash):

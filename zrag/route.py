@@ -500,13 +500,9 @@ def attention_evaluation(bb, kv, texts, heldout, cfg, seed):
                   'head_mrr_probe': head_mrr(pcal, pgold).tolist()}
 
 # %% ../nbs/11b_route.ipynb #rt40s1
-def retriever_rankings(corpus, questions, bcfg, index_dir, corpus_hash):
-    "{name: rankings} of BM25 and dense retrieval for `questions`, over the whole corpus."
-    out = {}
-    for name in ('bm25', 'dense'):
-        r = cached_retriever(name, corpus.documents, bcfg, index_dir, corpus_hash)[0]
-        out[name] = r.search([q.question for q in questions])[0].tolist()
-    return out
+def retriever_rankings(ranker, questions):
+    "{name: rankings} of BM25 and dense retrieval for `questions`, over the whole corpus (`ranker`: `ranker_cache`)."
+    return {name: ranker(name).search([q.question for q in questions])[0].tolist() for name in ('bm25', 'dense')}
 
 # %% ../nbs/11b_route.ipynb #rt41
 def routing_targets(table):
@@ -557,9 +553,9 @@ def named_rankings(w, questions, cfg, fill, recited=None):
     return rankings, hops, seconds
 
 # %% ../nbs/11b_route.ipynb #rt44
-def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=None):
+def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=None, ranker=None):
     ("Every ranking of `questions` scored (all of them, and the test split's); the chosen heads, the router's scores, "
-     "the rankings and the named rows' hops.")
+     "the rankings and the named rows' hops. `ranker`: the stage's retrievers (`ranker_cache`), built once.")
     bb, corpus, seed, cfg, bcfg = w.backbone, w.corpus, params.run.seed, params.route, params.baselines
     texts = [q.question for q in questions]
     t0 = time.time()
@@ -569,7 +565,8 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
     control, noise = fit['control']
     kv = memory_kv(bb.model, w.prefixes(), params.read.kv_batch_size)
     att, heads = attention_evaluation(bb, kv, texts, fit['heldout'], cfg, seed)
-    rankings = {**retriever_rankings(corpus, questions, bcfg, out / 'index', w.manifest['corpus_hash']),
+    ranker = ranker or ranker_cache(corpus, bcfg, out / 'index', w.manifest['corpus_hash'])
+    rankings = {**retriever_rankings(ranker, questions),
                 **{k: rank_by(v.numpy()) for k, v in att.items()},
                 'router: memory features replaced by noise': rank_by(control(qf, noise).numpy()),
                 'router': rank_by(scores.numpy())}
@@ -620,7 +617,8 @@ def route_stage(params, progress=True):
     router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets)
     train_s = time.time() - t0
     save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), keyed)
-    tables, diag, scores, rankings, hops = evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited)
+    tables, diag, scores, rankings, hops = evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited,
+                                                           ranker)
     if recited: diag['recite_seconds_per_memory'] = recite_s
     if 'memory' in cfg.route_names:     # both hops, and the two named memories recited (as `zrag ask` does)
         diag['named_seconds_per_question'] = diag['named_seconds'][named_row('memory')] + 2 * recite_s
