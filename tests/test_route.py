@@ -100,9 +100,10 @@ def test_route_outputs(pipeline):
     assert (out / 'routing_report.html').is_file() and (out / 'router.pt').is_file()
     u = m['fit']['unseen_documents']                       # each document ranked by a router that never saw it
     assert m['key_map'] == 'tied' and u['mrr']['n'] == len(corpus['documents']) and 0 < u['chance_mrr'] < 1
+    assert u['noise_mrr']['n'] == u['mrr']['n']            # the noise control on the same unseen documents
     assert m['config']['route_teacher'] == 'dense' and m['config']['route_hard_negatives'] == 2
     assert m['fit']['pseudo_kinds'].get('question', 0) <= len(corpus['documents'])       # the round trip's survivors
-    assert 'Documents unseen by the router' in (out / 'routing_report.html').read_text()
+    assert 'the noise control, trained the same way on noise keys' in (out / 'routing_report.html').read_text()
     recs = read_jsonl(out / 'per_question.jsonl')
     assert len(recs) == m['n_questions']
     two = named_row('memory')                              # the LLM names titles: one hop, and two

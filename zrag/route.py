@@ -6,9 +6,9 @@
 __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_features', 'Router', 'routing_loss',
            'distill_loss', 'router_loss', 'key_features', 'gold_mask', 'ranker_scores', 'teacher_probs',
            'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'teacher_summary', 'train_router',
-           'holdout_split', 'select_layer', 'unseen_document_mrr', 'attention_mass', 'head_mrr', 'attention_rows',
-           'ranking_row', 'chance_row', 'routing_table', 'route_identity', 'save_router', 'load_router',
-           'question_scores', 'ranker_cache', 'training_set', 'fit_router', 'attention_evaluation',
+           'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'attention_mass', 'head_mrr',
+           'attention_rows', 'ranking_row', 'chance_row', 'routing_table', 'route_identity', 'save_router',
+           'load_router', 'question_scores', 'ranker_cache', 'training_set', 'fit_router', 'attention_evaluation',
            'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row', 'named_rankings',
            'evaluate_routing', 'route_records', 'route_stage']
 
@@ -331,6 +331,15 @@ def unseen_document_mrr(qf, doc_of, kf, cfg, seed=0, folds=4, fit=None, targets=
         for d in set(doc_of[test].tolist()): rr[d] = np.mean(np.asarray(per_q['mrr'])[doc_of[test] == d])
     return rr
 
+# %% ../nbs/11b_route.ipynb #a5877506
+def unseen_documents(qf, doc_of, kf, noise, cfg, seed=0, targets=None):
+    ("`unseen_document_mrr` of the memory's keys `kf` [N, H] and of the noise control's `noise` [N, H], with "
+     "chance: on documents it never trained on, a router finds only what their keys carry.")
+    mrr = lambda k: unseen_document_mrr(qf, doc_of, k, cfg, seed, targets=targets)
+    ci = lambda v: bootstrap_ci(v[~np.isnan(v)], 1000, seed)
+    chance = float(np.mean(1 / np.arange(1, len(kf) + 1)))
+    return {'mrr': ci(mrr(kf)), 'noise_mrr': ci(mrr(noise)), 'chance_mrr': chance}
+
 # %% ../nbs/11b_route.ipynb #rt26
 @torch.no_grad()
 def attention_mass(backbone, kv, texts, max_tokens=64, batch_size=4):
@@ -474,15 +483,14 @@ def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets=None
     router, losses = train_router(qf_all[:, j], golds, kf_all[:, j], cfg, seed, targets)
     noise = torch.randn(kf_all[:, j].shape, generator=torch.Generator().manual_seed(seed))   # [N, H]: no memory
     control = train_router(qf_all[:, j], golds, noise, cfg, seed, targets)[0]
-    unseen = unseen_document_mrr(qf_all[:len(pseudo), j], [p['doc_idx'] for p in pseudo], kf_all[:, j], cfg, seed,
-                                 targets=subset_targets(targets, list(range(len(pseudo)))))
+    unseen = unseen_documents(qf_all[:len(pseudo), j], [p['doc_idx'] for p in pseudo], kf_all[:, j], noise, cfg,
+                              seed, subset_targets(targets, list(range(len(pseudo)))))
     return router, j, {'control': (control, noise), 'layers': layers, 'heldout_mrr': held_mrr, 'layer': layers[j],
                        'losses': losses, 'n_train': len(texts), 'n_pseudo': len(pseudo),
                        'pseudo_kinds': dict(Counter(p['kind'] for p in pseudo)),
                        **({} if targets is None or targets['soft'] is None
                           else {'teacher': teacher_summary(targets['soft'], golds)}),
-                       'unseen_documents': {'mrr': bootstrap_ci(unseen[~np.isnan(unseen)], 1000, seed),
-                                            'chance_mrr': float(np.mean(1 / np.arange(1, len(unseen) + 1)))},
+                       'unseen_documents': unseen,
                        'heldout': [pseudo[i] for i in held]}
 
 # %% ../nbs/11b_route.ipynb #rt40

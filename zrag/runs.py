@@ -374,6 +374,7 @@ def routing_rows(run_dirs):
         changed = [f'{k} {v}' for k, v in mine.items() if k in base and base[k] != v]
         out.append({'run': name, 'changes': ', '.join(changed) or '(base)', 'n': m['tables']['unseen']['n'],
                     'unseen_mrr': m['fit']['unseen_documents']['mrr'],
+                    'unseen_noise_mrr': m['fit']['unseen_documents'].get('noise_mrr'),    # older runs: not measured
                     **{n: _route_row(m, n) for n in ('router', 'noise', 'bm25', 'dense')}})
     return out
 
@@ -383,9 +384,10 @@ def routing_markdown(rows):
     f = lambda c: '-' if not c else f"{c['mean']:.2f}"
     ci = lambda c: '-' if not c else f"{c['mean']:.2f} [{c['lo']:.2f}, {c['hi']:.2f}]"
     head = ['| run | changes | n | any@1 | R@2 (both gold) [95% CI] | R@5 | MRR | noise R@2 | unseen-document MRR | '
-            'BM25 R@2 | dense R@2 |', '|---|---|---|---|---|---|---|---|---|---|---|']
+            'noise, unseen | BM25 R@2 | dense R@2 |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
     return '\n'.join(head + [
         f"| {r['run']} | {r['changes']} | {r['n']} | {f(r['router'].get('any@1'))} | "
         f"{ci(r['router'].get('recall@2'))} | "
         f"{f(r['router'].get('recall@5'))} | {f(r['router'].get('mrr'))} | {f(r['noise'].get('recall@2'))} | "
-        f"{ci(r['unseen_mrr'])} | {f(r['bm25'].get('recall@2'))} | {f(r['dense'].get('recall@2'))} |" for r in rows])
+        f"{ci(r['unseen_mrr'])} | {f(r.get('unseen_noise_mrr'))} | {f(r['bm25'].get('recall@2'))} | "
+        f"{f(r['dense'].get('recall@2'))} |" for r in rows])
