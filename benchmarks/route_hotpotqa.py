@@ -2,7 +2,8 @@
 the same paragraphs and questions, with each method's time and its ratio to BM25's, measured in the same run.
 
     .venv/bin/python benchmarks/route_hotpotqa.py --file ../shared/data/hotpotqa/dev_distractor_300.jsonl \
-        [--questions 300] [--distractors 0] [--beams 5] [--backbone smollm2-135m] [--save FILE]
+        [--questions 300] [--distractors 0] [--beams 5] [--backbone smollm2-135m] [--no-names] [--no-router] \
+        [--route KEY VALUE ...] [--save FILE]
 
 The corpus is the questions' gold paragraphs (`--distractors N` adds N of each question's distractor paragraphs),
 built as a run builds it (zrag.data.build_corpus, seed 0). Rows: BM25, dense (all-MiniLM-L6-v2), the LLM's first hop
@@ -16,17 +17,20 @@ The trained router (zrag.route, today's defaults: distilled from the dense retri
 well, with its keys read from each paragraph's own text (`route_keys recitation` on a memory that recites exactly,
 the ceiling of the written memories, which recite 0.97-0.999 ROUGE-L), beside its noise control and the MRR of
 documents it never trained on. It trains on pseudo-queries made from the paragraphs alone; its rows' time is the
-question-time ranking, its training time is printed apart. No question reaches any model. `--no-names` leaves the
-naming rows out (the longest part), `--no-router` the router's.
+question-time ranking, its training time is printed apart. The router's two hops (`route_hops 2`: a second hop
+trained on the paragraphs' own links, a sentence of A that names B) are a row of their own. No question reaches any
+model. `--no-names` leaves the naming rows out (the longest part), `--no-router` the router's.
 """
 import argparse, json, time
+import yaml
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.baselines import BM25Retriever, DenseRetriever
 from zrag.core import atomic_write_json
 from zrag.data import read_qa_file, build_corpus
 from zrag.metrics import bootstrap_ci, retrieval_per_question
 from zrag.metrics import rank_by
-from zrag.route import RouteConfig, fit_router, layer_ids, text_features, training_set, training_targets
+from zrag.route import (RouteConfig, fit_router, fit_second_hop, layer_ids, second_hop_ranking, text_features,
+                        training_set, training_targets, two_hop_row)
 from zrag.titles import TitleTrie, first_hop, second_hop, named_ranking
 
 
@@ -45,25 +49,30 @@ def timed(fn):
     return out, time.time() - t0
 
 
-def router_rows(corpus, bb, retrievers, seed=0):
+def router_rows(corpus, bb, retrievers, settings, seed=0):
     ("{row: ([[doc]], seconds)} of the router trained as the route stage trains it, its keys read from each "
-     "paragraph's text, and its noise control; and the fit record (training time, unseen-document MRR).")
-    cfg, docs, t0 = RouteConfig(route_keys='recitation'), corpus.documents, time.time()
+     "paragraph's text, its noise control and its two hops (route_hops 2); and the fit record (training time, "
+     "unseen-document MRR).")
+    cfg, docs, t0 = RouteConfig(**{'route_keys': 'recitation', **settings}), corpus.documents, time.time()
     texts, golds, pseudo, questions = training_set(corpus, cfg)
     layers = layer_ids(bb.model.config.num_hidden_layers, cfg.route_layers)
     kf_all = text_features(bb, [d.text for d in docs], layers, cfg.route_key_tokens)        # [N, nl, H]: exact recital
     targets = training_targets(docs, texts, golds, cfg, retrievers.get)
     router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets)
+    fit |= fit_second_hop(bb, kf_all[:, j], fit['layer'], docs, router, cfg, seed)
     train_s = time.time() - t0
     qf, t_q = timed(lambda: text_features(bb, [q.question for q in questions], [fit['layer']], cfg.route_max_tokens))
-    (ranked, t_r), (control, noise) = timed(lambda: rank_by(router(qf[:, 0], kf_all[:, j]).numpy())), fit['control']
-    out = {'router (keys from the text: an exact recital)': (ranked, t_q + t_r),
-           'router: memory features replaced by noise': (rank_by(control(qf[:, 0], noise).numpy()), t_q + t_r)}
-    return out, {'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'], 'layer': fit['layer'],
-                 'unseen_documents': fit['unseen_documents'], 'teacher': fit.get('teacher')}
+    kf, (control, noise) = kf_all[:, j], fit['control']
+    scores, t_r = timed(lambda: router(qf[:, 0], kf))
+    two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf))
+    out = {'router (keys from the text: an exact recital)': (rank_by(scores.numpy()), t_q + t_r),
+           'router: memory features replaced by noise': (rank_by(control(qf[:, 0], noise).numpy()), t_q + t_r),
+           two_hop_row(): (two, t_q + t_r + t_2)}
+    return out, {'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'], 'n_links': fit['n_links'],
+                 'layer': fit['layer'], 'unseen_documents': fit['unseen_documents'], 'teacher': fit.get('teacher')}
 
 
-def rankings(corpus, bb, beams, names=True, router=True):
+def rankings(corpus, bb, beams, names=True, router=True, settings=None):
     "{row: ([[doc]], seconds)} for every method, and the router's fit record (or None)."
     docs, texts = corpus.documents, [q.question for q in corpus.questions]
     out, retrievers = {}, {}
@@ -73,7 +82,7 @@ def rankings(corpus, bb, beams, names=True, router=True):
         out[name] = (idx.tolist(), t_search)
     fit = None
     if router:
-        rows, fit = router_rows(corpus, bb, retrievers)
+        rows, fit = router_rows(corpus, bb, retrievers, settings or {})
         out |= rows
     if not names: return out, fit
     trie = TitleTrie(bb.tokenizer, [d.title for d in docs])
@@ -97,6 +106,8 @@ def main():
     ap.add_argument('--save', default='')
     ap.add_argument('--no-names', action='store_true', help="leave out the LLM's naming rows")
     ap.add_argument('--no-router', action='store_true', help="leave out the trained router's rows")
+    ap.add_argument('--route', nargs=2, action='append', default=[], metavar=('KEY', 'VALUE'),
+                    help='a RouteConfig setting of the router (YAML value), e.g. --route route_hop_unlinked true')
     a = ap.parse_args()
     t0 = time.time()
     corpus = corpus_of(a.file, a.questions, a.distractors)
@@ -104,7 +115,8 @@ def main():
     idx = corpus.index()
     golds = [{idx[g] for g in q.gold_ids} for q in corpus.questions]
     rows = {}
-    ranked_rows, fit = rankings(corpus, bb, a.beams, not a.no_names, not a.no_router)
+    settings = {k: yaml.safe_load(v) for k, v in a.route}
+    ranked_rows, fit = rankings(corpus, bb, a.beams, not a.no_names, not a.no_router, settings)
     for name, (ranked, sec) in ranked_rows.items():
         pq = retrieval_per_question(ranked, golds, (1, 2))
         rows[name] = {k: bootstrap_ci(pq[k], 1000, 0) for k in ('recall@2', 'any@1', 'mrr')}
@@ -124,7 +136,7 @@ def main():
     total = time.time() - t0
     print(f"total {total:.0f} s")
     result = {'file': a.file, 'n_questions': len(golds), 'n_docs': len(corpus.documents), 'beams': a.beams,
-              'backbone': bb.name, 'rows': rows, 'router_fit': fit, 'seconds': total}
+              'backbone': bb.name, 'rows': rows, 'router_fit': fit, 'route_settings': settings, 'seconds': total}
     print(json.dumps(result))
     if a.save: atomic_write_json(a.save, result)
 

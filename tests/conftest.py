@@ -74,7 +74,7 @@ def cli():
 
 def pipeline_args(runs_dir, *extra, cmd='run'):
     ("The smoke pipeline's command line: write, evidence, route (backbone-written questions too, kept by BM25's "
-     "round trip; a dense teacher and hard negatives; the LLM naming "
+     "round trip; a dense teacher and hard negatives; a second hop trained on the corpus's links; the LLM naming "
      "titles in one hop and in two, the second reading a 16-token recitation), read (biased by the router, with the "
      "routing loss and a pool curriculum; also in two stages, top 4) and compare, 10 documents.")
     return (cmd, '-f', 'params/smoke.yaml', '-p', 'runs_dir', runs_dir, '-p', 'n_docs', '10',
@@ -83,7 +83,7 @@ def pipeline_args(runs_dir, *extra, cmd='run'):
             '-p', 'route_queries', '[sentence, cloze, question]', '-p', 'route_names', '[question, memory]',
             '-p', 'route_key_tokens', '16', '-p', 'route_name_beams', '3', '-p', 'route_teacher', 'dense',
             '-p', 'route_teacher_weight', '0.5', '-p', 'route_hard_negatives', '2',
-            '-p', 'route_question_filter', 'bm25',
+            '-p', 'route_question_filter', 'bm25', '-p', 'route_hops', '2',
             '-p', 'stages', '[write, evidence, route, read, compare]', '-q', *extra)
 
 

@@ -107,6 +107,7 @@ def test_compare_rows_of_the_pipeline(pipeline):
     assert set(c['methods']) == {'none', 'bm25', 'dense', 'oracle_text', 'zrag_oracle_z', 'zrag_recitation',
                                  'zrag_read', 'zrag_read_two_stage', 'zrag_named', 'zrag_routed', 'zrag_fused'}
     assert 0 <= c['methods']['zrag_named']['retrieval']['mrr'] <= 1   # the LLM's two named memories, recited
+    assert 'second hop' in c['methods']['zrag_routed']['note']        # route_hops 2: the two hops' ranking recited
     # the pipeline runs no analyze stage: the recitation row says so; every other row is there
     assert 'analyze stage' in c['methods']['zrag_recitation']['note']
     assert all(m['available'] for k, m in c['methods'].items() if k != 'zrag_recitation')

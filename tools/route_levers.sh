@@ -12,7 +12,8 @@ print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$
 read -r RUN WRITE ROUTE <<< "$NAMES"
 # every row names its keys, starts from no teacher at weight 0.5 (the defaults when the rows were measured; the
 # default is now the dense teacher alone) and leaves the named rows out (they do not read how the router was
-# trained), whatever the params file says; a later -p wins
+# trained), whatever the params file says; a later -p wins. two_hops alone keeps the params file's settings (today's
+# defaults) and adds the second hop
 NOT="-p route_teacher none -p route_teacher_weight 0.5"
 MEM="-p route_keys memory -p route_names [] $NOT"
 REC="-p route_keys recitation -p route_names [] $NOT"
@@ -33,10 +34,14 @@ declare -A ROWS=(
   [recitation_teacher_dense_only]="$REC -p route_teacher dense -p route_teacher_weight 1.0"
   [recitation_teacher_dense_bridge_multi]="$REC -p route_teacher dense $BRIDGE"
   [teacher_dense]="$MEM -p route_teacher dense"
+  [recitation_two_hops_links]="$REC -p route_teacher dense -p route_teacher_weight 1.0 -p route_hops 2"
+  [recitation_two_hops]="$REC -p route_teacher dense -p route_teacher_weight 1.0 -p route_hops 2 \
+-p route_hop_unlinked true"
+  [two_hops]="-p route_names [] -p route_hops 2"
 )
 ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names recitation_hard recitation_teacher_bm25
        recitation_teacher_dense recitation_questions recitation_questions_filtered recitation_teacher_dense_only
-       recitation_teacher_dense_bridge_multi teacher_dense)
+       recitation_teacher_dense_bridge_multi teacher_dense recitation_two_hops_links recitation_two_hops two_hops)
 [[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }

@@ -22,7 +22,7 @@ from .baselines import cached_retriever, doc_string
 from .answer import AnswerCache, answer_all, make_reader, truncate_tokens
 from .probes import PHASE1_DIRS
 from .read import TWO_STAGE_FILE
-from .route import named_row, fused_row
+from .route import named_row, fused_row, routed_row
 from .report import analysis_dir, execute_report
 
 # %% ../nbs/14_compare.ipynb #cfgcode
@@ -194,14 +194,18 @@ def _routed(m):
     "(seconds, bytes, note) of the routed row, from the route stage's metrics `m`."
     cfg, d = m['config'], m['diagnostics']
     teacher = f", trained with a {cfg['route_teacher']} teacher" if cfg.get('route_teacher', 'none') != 'none' else ''
+    teacher += ", a second hop trained on the corpus's links" if cfg.get('route_hops', 1) == 2 else ''
     return (d.get('route_seconds_per_question', 0.0) + 2 * d.get('recite_seconds_per_memory', 0.0), None,
             f"no retriever at question time: the trained router (keys from each {cfg.get('route_keys', 'memory')}"
             f"{teacher}) ranks the memories; evidence = the first two recited (time: routing and two recitations)")
 
 def add_routed(cmp, route_dir, documents, cut):
-    "The trained router's first two memories (the route stage's 'router' ranking) recited from z, as evidence."
+    ("The trained router's first two memories (the route stage's `routed_row`: the router's ranking, or its two "
+     "hops' with route_hops 2) recited from z, as evidence.")
     fix = "run the route stage on this run with route_keys recitation (stages: [write, route, compare])"
-    _add_recited(cmp, route_dir, 'zrag_routed', 'router', documents, cut, fix, _routed)
+    f = route_dir / 'routing_metrics.json'
+    hops = json.loads(f.read_text())['config'].get('route_hops', 1) if f.is_file() else 1
+    _add_recited(cmp, route_dir, 'zrag_routed', routed_row(hops), documents, cut, fix, _routed)
 
 def add_fused(cmp, route_dir, documents, cut):
     "The router's and the named memories' rankings fused (the route stage's `fused_row()`): the first two recited."

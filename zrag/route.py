@@ -6,14 +6,16 @@
 __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_features', 'Router', 'routing_loss',
            'distill_loss', 'router_loss', 'key_features', 'gold_mask', 'ranker_scores', 'teacher_probs',
            'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'teacher_summary', 'train_router',
-           'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'attention_mass', 'head_mrr',
-           'attention_rows', 'ranking_row', 'chance_row', 'routing_table', 'route_identity', 'save_router',
-           'load_router', 'question_scores', 'ranker_cache', 'training_set', 'fit_router', 'attention_evaluation',
-           'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row', 'named_rankings',
-           'evaluate_routing', 'route_records', 'route_stage']
+           'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'link_items', 'unlinked_items',
+           'SecondHop', 'train_second_hop', 'two_hop_ranking', 'second_hop_ranking', 'two_hop_row', 'routed_row',
+           'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row', 'routing_table',
+           'route_identity', 'save_router', 'load_router', 'question_scores', 'ranker_cache', 'training_set',
+           'fit_router', 'fit_second_hop', 'attention_evaluation', 'retriever_rankings', 'routing_targets',
+           'routing_tables', 'named_row', 'fused_row', 'named_rankings', 'evaluate_routing', 'route_records',
+           'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
-import time
+import copy, time
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 import numpy as np, torch
@@ -82,6 +84,13 @@ class RouteConfig:
                                           # half the labels' loss
     route_teacher_temperature: float = 0.5  # the teacher's scores, standardised per item, over this, softmaxed: the
                                           # lower, the more of its mass on its first document
+    route_hops: int = 1                   # 2: a second hop (`SecondHop`, MDR-style) trained on the corpus's own links
+                                          # (a sentence of A that names B): the router's query moved by the first
+                                          # document's key; its ranking is the row `two_hop_row()`, and the one the
+                                          # comparison recites (`routed_row`); 1 = the router alone
+    route_hop_unlinked: bool = False      # with route_hops 2: as many items again whose first document does not link
+                                          # to the target (a sentence of B after an unlinked A, `unlinked_items`), so
+                                          # the second hop may fall back on the question; no change on the demo
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
     route_epochs: int = 100               # passes over the training pseudo-queries
     route_lr: float = 3e-3                # AdamW learning rate of the two projections
@@ -109,6 +118,7 @@ class RouteConfig:
         for k in ('route_temperature', 'route_lr', 'route_teacher_temperature'):
             check(getattr(self, k) > 0, k, f"must be > 0, got {getattr(self, k)}")
         check(0 < self.route_holdout < 1, 'route_holdout', f"must be in (0, 1), got {self.route_holdout}")
+        check(self.route_hops in (1, 2), 'route_hops', f"must be 1 or 2, got {self.route_hops}")
         check(0 <= self.route_teacher_weight <= 1, 'route_teacher_weight',
               f"must be in [0, 1], got {self.route_teacher_weight}")
         check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
@@ -340,6 +350,76 @@ def unseen_documents(qf, doc_of, kf, noise, cfg, seed=0, targets=None):
     chance = float(np.mean(1 / np.arange(1, len(kf) + 1)))
     return {'mrr': ci(mrr(kf)), 'noise_mrr': ci(mrr(noise)), 'chance_mrr': chance}
 
+# %% ../nbs/11b_route.ipynb #f6b85053
+def link_items(documents):
+    ("The corpus's links as second-hop items [(text, first, target)]: each sentence of A that names B's title, both "
+     "names out (the 'bridge' pseudo-query), from A to B and from B to A.")
+    return [(p['text'], *pair) for p in pseudo_queries(documents, ('bridge',))
+            for b in p['also'] for pair in ((p['doc_idx'], b), (b, p['doc_idx']))]
+
+def unlinked_items(documents, n, seed=0):
+    ("`n` second-hop items whose first document does not link to the target: a sentence of B (title words out), "
+     "after a document A drawn from those that B and A do not link either way: [(text, A, B)].")
+    linked = {(f, t) for _, f, t in link_items(documents)}
+    pq, rng, out = pseudo_queries(documents, ('sentence',)), np.random.default_rng([seed, 43]), []
+    for k in rng.permutation(len(pq))[:n]:
+        b = pq[k]['doc_idx']
+        free = [a for a in range(len(documents)) if a != b and (a, b) not in linked]
+        if free: out.append((pq[k]['text'], int(rng.choice(free)), b))
+    return out
+
+# %% ../nbs/11b_route.ipynb #bbd4a14d
+class SecondHop(nn.Module):
+    "Second-hop scores [Q, N]: a copy of `router` whose query is moved by the first document's key features."
+    def __init__(self, router):
+        super().__init__()
+        self.router = copy.deepcopy(router).train().requires_grad_(True)
+        self.shift = nn.Linear(router.k.in_features, router.q.out_features, bias=False)
+        nn.init.zeros_(self.shift.weight)                           # untrained: the first hop's ranking
+    def forward(self, qf, first_kf, kf):
+        r = self.router
+        q = r.q((qf - r.q_mu) / r.q_sd) + self.shift((first_kf - r.k_mu) / r.k_sd)           # [Q, d]
+        return nn.functional.normalize(q, dim=-1) @ r.keys(kf).T / r.temperature             # [Q, N]
+
+# %% ../nbs/11b_route.ipynb #6cfb263c
+def train_second_hop(router, qf, first, target, kf, cfg, seed=0):
+    ("A `SecondHop` on `router`, trained on items with text features `qf` [P, H], first documents `first` [P] and "
+     "targets `target` [P] against the keys `kf` [N, H], the first never a candidate (the 'set' loss, labels alone).")
+    torch.manual_seed(seed)
+    g, hop = torch.Generator().manual_seed(seed), SecondHop(router)
+    opt = torch.optim.AdamW(hop.parameters(), lr=cfg.route_lr)
+    gold, seen = gold_mask([{int(t)} for t in target], len(kf)), gold_mask([{int(f)} for f in first], len(kf))
+    for _ in range(cfg.route_epochs):
+        perm = torch.randperm(len(qf), generator=g)
+        for s in range(0, len(qf), cfg.route_batch_size):
+            b = perm[s:s + cfg.route_batch_size]
+            loss = routing_loss(hop(qf[b], kf[first[b]], kf).masked_fill(seen[b], -1e4), gold[b]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return hop.eval().requires_grad_(False)
+
+# %% ../nbs/11b_route.ipynb #52b2bf1b
+def two_hop_ranking(lp1, lp2, first):
+    ("Each question's ranking [[doc]]: its first document `first` [Q], then the others by the two hops' summed "
+     "log-probabilities `lp1` + `lp2` [Q, N] (MDR's pair score).")
+    s = (lp1 + lp2).clone()
+    s[torch.arange(len(first)), torch.as_tensor(first)] = float('-inf')                    # [Q, N]: the first once
+    return [[int(f)] + [d for d in r if d != f] for f, r in zip(first, rank_by(s.numpy()))]
+
+def second_hop_ranking(hop, qf, scores, kf):
+    ("Each question's two-hop ranking: the router's first document (its `scores` [Q, N]), then the others by both "
+     "hops, the second hop `hop` reading the question `qf` [Q, H] and the first's key (`kf` [N, H]).")
+    first = scores.argmax(1)                                                                   # [Q]
+    lp2 = torch.log_softmax(hop(qf, kf[first], kf), -1)                                        # [Q, N]
+    return two_hop_ranking(torch.log_softmax(scores, -1), lp2, first.tolist())
+
+def two_hop_row(): return "router, two hops (a second hop trained on the corpus's links)"
+
+def routed_row(hops):
+    "The routing table's row of the router that `route_hops` = `hops` trains: the one the comparison recites."
+    return 'router' if hops == 1 else two_hop_row()
+
 # %% ../nbs/11b_route.ipynb #rt26
 @torch.no_grad()
 def attention_mass(backbone, kv, texts, max_tokens=64, batch_size=4):
@@ -493,6 +573,21 @@ def fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets=None
                        'unseen_documents': unseen,
                        'heldout': [pseudo[i] for i in held]}
 
+# %% ../nbs/11b_route.ipynb #1537f6f3
+def fit_second_hop(bb, kf, layer, documents, router, cfg, seed):
+    ("{'second_hop': the `SecondHop` on `router` trained on the corpus's `link_items` and as many `unlinked_items` "
+     "(route_hop_unlinked; their text read at `layer`, the keys `kf` [N, H]), 'n_links', 'n_unlinked': how many}; "
+     "a `ZragError` for a corpus whose documents name none of the others.")
+    items = link_items(documents)
+    if not items: raise ZragError("route_hops 2 trains on documents that name another's title, and this corpus has "
+                                  "none: set route_hops 1.")
+    n_links = len(items)
+    if cfg.route_hop_unlinked: items += unlinked_items(documents, n_links, seed)
+    qf = text_features(bb, [x[0] for x in items], [layer], cfg.route_max_tokens)[:, 0]      # [P, H]
+    first, target = (torch.tensor([x[k] for x in items]) for k in (1, 2))                     # [P] each
+    return {'second_hop': train_second_hop(router, qf, first, target, kf, cfg, seed), 'n_links': n_links,
+            'n_unlinked': len(items) - n_links}
+
 # %% ../nbs/11b_route.ipynb #rt40
 def attention_evaluation(bb, kv, texts, heldout, cfg, seed):
     "The attention rows for `texts`, the heads chosen on held-out pseudo-queries, and per-head MRR on those."
@@ -569,6 +664,8 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
     t0 = time.time()
     qf = text_features(bb, texts, [fit['layer']], cfg.route_max_tokens)[:, 0]                      # [Q, H]
     scores = router(qf, kf_all[:, j])                                                                # [Q, N]
+    two_hops = ({two_hop_row(): second_hop_ranking(fit['second_hop'], qf, scores, kf_all[:, j])}
+                if 'second_hop' in fit else {})                                    # timed with the router: its read
     route_s = (time.time() - t0) / len(questions)
     control, noise = fit['control']
     kv = memory_kv(bb.model, w.prefixes(), params.read.kv_batch_size)
@@ -578,10 +675,11 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
                 **{k: rank_by(v.numpy()) for k, v in att.items()},
                 'router: memory features replaced by noise': rank_by(control(qf, noise).numpy()),
                 'router': rank_by(scores.numpy())}
+    rankings |= two_hops
     named, hops, named_s = named_rankings(w, questions, cfg, rankings['router'], recited)
     rankings |= named
     if named_row('memory') in named:
-        rankings[fused_row()] = fuse_rankings(rankings['router'], named[named_row('memory')])
+        rankings[fused_row()] = fuse_rankings(rankings[routed_row(cfg.route_hops)], named[named_row('memory')])
     idx, test = corpus.index(), set(corpus.splits['test'])
     golds = [{idx[g] for g in q.gold_ids} for q in questions]
     args = (rankings, scores, att, golds)
@@ -623,6 +721,8 @@ def route_stage(params, progress=True):
     kf_all = key_features(bb, w.prefixes(), layers, keyed, cfg.route_key_tokens, params.read.kv_batch_size)
     targets = training_targets(w.corpus.documents, texts, golds, cfg, ranker)
     router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets)
+    if cfg.route_hops == 2:
+        fit |= fit_second_hop(bb, kf_all[:, j], fit['layer'], w.corpus.documents, router, cfg, seed)
     train_s = time.time() - t0
     save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), keyed)
     tables, diag, scores, rankings, hops = evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited,
@@ -638,7 +738,7 @@ def route_stage(params, progress=True):
          'keys': cfg.route_keys, 'loss': cfg.route_loss, 'config': asdict(cfg),
          'trained_on': 'pseudo-queries' +
          (' + train questions' if cfg.route_train_questions else ''), 'train_seconds': train_s,
-         'fit': {k: v for k, v in fit.items() if k not in ('heldout', 'control')},
+         'fit': {k: v for k, v in fit.items() if k not in ('heldout', 'control', 'second_hop')},
          'diagnostics': diag, 'tables': tables,
          'targets': {k: routing_targets(t) for k, t in tables.items()}}
     atomic_write_json(out / 'routing_metrics.json', m)
