@@ -736,6 +736,7 @@ def route_stage(params, progress=True):
     atomic_write_jsonl(out / 'per_question.jsonl', route_records(questions, w.corpus, scores, rankings, hops=hops))
     m = {'n_docs': len(w.corpus.documents), 'n_questions': len(questions), 'key_map': cfg.route_key_map,
          'keys': cfg.route_keys, 'loss': cfg.route_loss, 'config': asdict(cfg),
+         'routed_row': routed_row(cfg.route_hops),
          'trained_on': 'pseudo-queries' +
          (' + train questions' if cfg.route_train_questions else ''), 'train_seconds': train_s,
          'fit': {k: v for k, v in fit.items() if k not in ('heldout', 'control', 'second_hop')},

@@ -359,18 +359,22 @@ def recitation_markdown(rows):
 _ROUTE_COLS = ('any@1', 'recall@2', 'recall@5', 'mrr')
 
 def _route_row(m, name):
-    "The row of the router (`name` 'router'), its noise control ('noise') or a retriever in a routing table."
+    ("The row of the router (`name` 'router': the one the run trained, `routed_row`, e.g. its two hops), its noise "
+     "control ('noise') or a retriever in a routing table.")
     rows = m['tables']['unseen']['rows']
     key = next((k for k in rows if k.startswith('router') and 'noise' in k), None) if name == 'noise' else name
+    key = m.get('routed_row', 'router') if name == 'router' else key
     return {c: rows[key][c] for c in _ROUTE_COLS} if key in rows else {}
 
-def routing_rows(run_dirs):
-    "One dict per routed run in `run_dirs`: its router's changes against the first's, and its routing table's rows."
+def routing_rows(run_dirs, defaults=None):
+    ("One dict per routed run in `run_dirs`: its router's changes against the first's, and its routing table's rows. "
+     "A setting a run does not record (made before it existed) reads as in `defaults` (e.g. "
+     "`asdict(RouteConfig())`: a new setting's default is the behaviour before it); without, it is not compared.")
     ms = [(Path(r).name, json.loads((stage_dir(r, 'route') / 'routing_metrics.json').read_text())) for r in run_dirs]
-    base = ms[0][1].get('config', {})         # a key that either run lacks (older code) is not compared
+    base = (defaults or {}) | ms[0][1].get('config', {})
     out = []
     for name, m in ms:
-        mine = m.get('config', {})
+        mine = (defaults or {}) | m.get('config', {})
         changed = [f'{k} {v}' for k, v in mine.items() if k in base and base[k] != v]
         out.append({'run': name, 'changes': ', '.join(changed) or '(base)', 'n': m['tables']['unseen']['n'],
                     'unseen_mrr': m['fit']['unseen_documents']['mrr'],
