@@ -32,7 +32,8 @@ def main():
                      for row in ('router', two_hop_row())} if sub else {}
     for part, rows in out.items():
         for row, ci in rows.items():
-            print(f"{part:10s} {'two hops' if row == two_hop_row() else row:8s} R@2 {ci['mean']:.2f} [{ci['lo']:.2f}, {ci['hi']:.2f}]  (n = {ci['n']})")
+            name = 'two hops' if row == two_hop_row() else row
+            print(f"{part:10s} {name:8s} R@2 {ci['mean']:.2f} [{ci['lo']:.2f}, {ci['hi']:.2f}]  (n = {ci['n']})")
     print(json.dumps(out))
 
 
