@@ -29,8 +29,8 @@ from zrag.core import atomic_write_json
 from zrag.data import read_qa_file, build_corpus
 from zrag.metrics import bootstrap_ci, retrieval_per_question
 from zrag.metrics import rank_by
-from zrag.route import (RouteConfig, fit_router, fit_second_hop, layer_ids, second_hop_ranking, text_features,
-                        training_set, training_targets, two_hop_row)
+from zrag.route import (RouteConfig, fit_router, fit_second_hop, layer_ids, link_items, second_hop_ranking,
+                        text_features, training_set, training_targets, two_hop_row)
 from zrag.titles import TitleTrie, first_hop, second_hop, named_ranking
 
 
@@ -54,21 +54,23 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
      "paragraph's text, its noise control and its two hops (route_hops 2); and the fit record (training time, "
      "unseen-document MRR).")
     cfg, docs, t0 = RouteConfig(**{'route_keys': 'recitation', **settings}), corpus.documents, time.time()
-    texts, golds, pseudo, questions = training_set(corpus, cfg)
+    if cfg.route_train_questions: raise SystemExit("--route route_train_questions: every question here is scored")
+    texts, golds, pseudo, questions = training_set(corpus, cfg, bb, retrievers.get)
     layers = layer_ids(bb.model.config.num_hidden_layers, cfg.route_layers)
     kf_all = text_features(bb, [d.text for d in docs], layers, cfg.route_key_tokens)        # [N, nl, H]: exact recital
     targets = training_targets(docs, texts, golds, cfg, retrievers.get)
     router, j, fit = fit_router(bb, kf_all, layers, texts, golds, pseudo, cfg, seed, targets)
-    fit |= fit_second_hop(bb, kf_all[:, j], fit['layer'], docs, router, cfg, seed)
+    fit |= fit_second_hop(bb, kf_all[:, j], fit['layer'], docs, router, cfg, seed) if link_items(docs) else {}
     train_s = time.time() - t0
     qf, t_q = timed(lambda: text_features(bb, [q.question for q in questions], [fit['layer']], cfg.route_max_tokens))
     kf, (control, noise) = kf_all[:, j], fit['control']
     scores, t_r = timed(lambda: router(qf[:, 0], kf))
-    two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf))
     out = {'router (keys from the text: an exact recital)': (rank_by(scores.numpy()), t_q + t_r),
-           'router: memory features replaced by noise': (rank_by(control(qf[:, 0], noise).numpy()), t_q + t_r),
-           two_hop_row(): (two, t_q + t_r + t_2)}
-    return out, {'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'], 'n_links': fit['n_links'],
+           'router: memory features replaced by noise': (rank_by(control(qf[:, 0], noise).numpy()), t_q + t_r)}
+    if 'second_hop' in fit:                                      # a corpus whose paragraphs name none: no second hop
+        two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf))
+        out[two_hop_row()] = (two, t_q + t_r + t_2)
+    return out, {'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'], 'n_links': fit.get('n_links', 0),
                  'layer': fit['layer'], 'unseen_documents': fit['unseen_documents'], 'teacher': fit.get('teacher')}
 
 

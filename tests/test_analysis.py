@@ -18,7 +18,9 @@ def test_batched_matrix_equals_reference_on_bundled_model(smollm):
     mem = DocMemory(3, WriteConfig(), smollm.hidden_size, seed=0).eval()
     got = nll_matrix(smollm, mem, seqs, max_eval_tokens=24, max_batch_positions=100)   # several forwards, two lengths
     ref = np.array([[nll_pair(smollm, mem, s[:24], j) for j in range(3)] for s in seqs])
-    assert np.abs(got - ref).max() < 1e-4
+    # float32 products of other shapes (padded batches) sum in another order: 1.4e-4 on NLLs of about 6 was seen on
+    # a CI machine's CPU (2026-12-06), under 1e-5 here; a wrong row or mask is off by far more than 5e-4
+    assert np.abs(got - ref).max() < 5e-4
 
 
 def test_report_through_papermill(smoke_analyzed, tmp_path):

@@ -204,8 +204,8 @@ def add_routed(cmp, route_dir, documents, cut):
      "hops' with route_hops 2) recited from z, as evidence.")
     fix = "run the route stage on this run with route_keys recitation (stages: [write, route, compare])"
     f = route_dir / 'routing_metrics.json'
-    hops = json.loads(f.read_text())['config'].get('route_hops', 1) if f.is_file() else 1
-    _add_recited(cmp, route_dir, 'zrag_routed', routed_row(hops), documents, cut, fix, _routed)
+    row = json.loads(f.read_text()).get('routed_row', routed_row(1)) if f.is_file() else routed_row(1)
+    _add_recited(cmp, route_dir, 'zrag_routed', row, documents, cut, fix, _routed)
 
 def add_fused(cmp, route_dir, documents, cut):
     "The router's and the named memories' rankings fused (the route stage's `fused_row()`): the first two recited."

@@ -87,10 +87,12 @@ class RouteConfig:
     route_hops: int = 1                   # 2: a second hop (`SecondHop`, MDR-style) trained on the corpus's own links
                                           # (a sentence of A that names B): the router's query moved by the first
                                           # document's key; its ranking is the row `two_hop_row()`, and the one the
-                                          # comparison recites (`routed_row`); 1 = the router alone
-    route_hop_unlinked: bool = False      # with route_hops 2: as many items again whose first document does not link
-                                          # to the target (a sentence of B after an unlinked A, `unlinked_items`), so
-                                          # the second hop may fall back on the question; no change on the demo
+                                          # comparison recites (`routed_row`); 1 = the router alone. router.pt
+                                          # keeps the first hop only: the read stages and `zrag ask` use it
+    route_hop_unlinked: bool = False      # with route_hops 2: items whose first document does not link to the
+                                          # target (a sentence of B after an unlinked A, `unlinked_items`), as many as
+                                          # the link items where the sentences allow, so the second hop may fall back
+                                          # on the question; no change on the demo
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
     route_epochs: int = 100               # passes over the training pseudo-queries
     route_lr: float = 3e-3                # AdamW learning rate of the two projections
@@ -119,6 +121,8 @@ class RouteConfig:
             check(getattr(self, k) > 0, k, f"must be > 0, got {getattr(self, k)}")
         check(0 < self.route_holdout < 1, 'route_holdout', f"must be in (0, 1), got {self.route_holdout}")
         check(self.route_hops in (1, 2), 'route_hops', f"must be 1 or 2, got {self.route_hops}")
+        check(self.route_hops == 2 or not self.route_hop_unlinked, 'route_hop_unlinked',
+              "trains the second hop: set route_hops 2, or route_hop_unlinked false")
         check(0 <= self.route_teacher_weight <= 1, 'route_teacher_weight',
               f"must be in [0, 1], got {self.route_teacher_weight}")
         check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
@@ -351,6 +355,8 @@ def unseen_documents(qf, doc_of, kf, noise, cfg, seed=0, targets=None):
     return {'mrr': ci(mrr(kf)), 'noise_mrr': ci(mrr(noise)), 'chance_mrr': chance}
 
 # %% ../nbs/11b_route.ipynb #f6b85053
+_NO_LINKS = ("route_hops 2 trains on documents that name another's title, and this corpus has none: set route_hops 1.")
+
 def link_items(documents):
     ("The corpus's links as second-hop items [(text, first, target)]: each sentence of A that names B's title, both "
      "names out (the 'bridge' pseudo-query), from A to B and from B to A.")
@@ -402,7 +408,7 @@ def train_second_hop(router, qf, first, target, kf, cfg, seed=0):
 # %% ../nbs/11b_route.ipynb #52b2bf1b
 def two_hop_ranking(lp1, lp2, first):
     ("Each question's ranking [[doc]]: its first document `first` [Q], then the others by the two hops' summed "
-     "log-probabilities `lp1` + `lp2` [Q, N] (MDR's pair score).")
+     "log-probabilities `lp1` + `lp2` [Q, N]: the pair's score.")
     s = (lp1 + lp2).clone()
     s[torch.arange(len(first)), torch.as_tensor(first)] = float('-inf')                    # [Q, N]: the first once
     return [[int(f)] + [d for d in r if d != f] for f, r in zip(first, rank_by(s.numpy()))]
@@ -537,6 +543,7 @@ def ranker_cache(corpus, bcfg, index_dir, corpus_hash):
 def training_set(corpus, cfg, backbone=None, ranker=None):
     ("(texts, gold sets, pseudo-queries, evaluation questions): the router's training items and what it is scored on; "
      "`backbone` writes the 'question' kind, and `ranker(name)` filters it (route_question_filter).")
+    if cfg.route_hops == 2 and not link_items(corpus.documents): raise ZragError(_NO_LINKS)    # before any training
     pseudo, idx = pseudo_queries(corpus.documents, cfg.route_queries), corpus.index()
     if 'question' in cfg.route_queries:
         if backbone is None: raise ZragError("route_queries 'question' needs the backbone that writes them.")
@@ -579,8 +586,7 @@ def fit_second_hop(bb, kf, layer, documents, router, cfg, seed):
      "(route_hop_unlinked; their text read at `layer`, the keys `kf` [N, H]), 'n_links', 'n_unlinked': how many}; "
      "a `ZragError` for a corpus whose documents name none of the others.")
     items = link_items(documents)
-    if not items: raise ZragError("route_hops 2 trains on documents that name another's title, and this corpus has "
-                                  "none: set route_hops 1.")
+    if not items: raise ZragError(_NO_LINKS)
     n_links = len(items)
     if cfg.route_hop_unlinked: items += unlinked_items(documents, n_links, seed)
     qf = text_features(bb, [x[0] for x in items], [layer], cfg.route_max_tokens)[:, 0]      # [P, H]
@@ -676,7 +682,7 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
                 'router: memory features replaced by noise': rank_by(control(qf, noise).numpy()),
                 'router': rank_by(scores.numpy())}
     rankings |= two_hops
-    named, hops, named_s = named_rankings(w, questions, cfg, rankings['router'], recited)
+    named, hops, named_s = named_rankings(w, questions, cfg, rankings[routed_row(cfg.route_hops)], recited)
     rankings |= named
     if named_row('memory') in named:
         rankings[fused_row()] = fuse_rankings(rankings[routed_row(cfg.route_hops)], named[named_row('memory')])
