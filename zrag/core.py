@@ -70,13 +70,6 @@ def seed_everything(seed):
     np.random.seed(seed)
     torch.manual_seed(seed)
 
-# %% ../nbs/00_core.ipynb #3dadf376
-# MKL, torch's CPU BLAS, gives results that depend on the thread count on some CPUs (a CI machine; here with
-# MKL_ENABLE_INSTRUCTIONS=AVX2: a product on 1 thread and on 2 differ in the last bits), so a resumed or a
-# multi-process run drifted from a single one. Its strict reproducible mode, read at its first call, removes that
-# at no measured cost (2026-12-07); a user's own MKL_CBWR wins.
-os.environ.setdefault('MKL_CBWR', 'AUTO,STRICT')
-
 # %% ../nbs/00_core.ipynb #4c26327bs1
 def sha256_bytes(b): return hashlib.sha256(b).hexdigest()
 
