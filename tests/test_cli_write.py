@@ -74,9 +74,9 @@ def _uninterrupted_and_resumed(tmp_path):
 
 def test_interrupt_then_resume_matches_uninterrupted(tmp_path):
     "Kill a real training process mid-run; the resumed run ends exactly where an uninterrupted one ends."
-    # A second try: on 2026-12-07 one launch in about 15 of this 10-epoch write differed from the others by 1.5e-5 at
-    # its first epoch, before any interrupt (cause not found: not the thread count, the hash seed or CPU load), and
-    # 10 epochs grow that. A resume that is wrong differs on every try.
+    # A second try: on 2026-12-07 about 1 launch in 5 of the smoke write, on 2 threads, differed from the others at
+    # its first epoch, before any interrupt (0 in 20 on 1 thread; the op is not found yet:
+    # benchmarks/diagnostics/write_determinism.py), and 10 epochs grow that. A wrong resume differs on every try.
     for attempt in range(2):
         a, b = _uninterrupted_and_resumed(tmp_path / str(attempt))
         if torch.equal(a['memory']['z'], b['memory']['z']): break
