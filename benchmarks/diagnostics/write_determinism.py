@@ -1,11 +1,13 @@
 """Does the same write give the same numbers in another process? The smoke write (1 epoch, batch 2) launched N times,
 its first epoch's loss counted; KEY=VALUE pairs set environment variables of the launched processes.
 
-    .venv/bin/python benchmarks/diagnostics/write_determinism.py 20                      # 2 threads: a few differ
+    .venv/bin/python benchmarks/diagnostics/write_determinism.py 20                      # 2 threads
     .venv/bin/python benchmarks/diagnostics/write_determinism.py 20 OMP_NUM_THREADS=1    # 1 thread
 
 Prints {loss: launches} and the seconds, as one JSON line. Tests that compare two runs exactly fail when two
-launches land on different values (2026-12-07: 4 of 20 with 2 threads, 0 of 20 with 1).
+launches land on different values. 2026-12-07: 4 of 20 differed with 2 threads, 0 of 20 with 1; the cause was MKL's
+vector math initialising itself from two threads at once (the rotary table's cos off by up to 1e-4 in one thread's
+half: `zrag.backbone.init_vector_math`); with that fixed, 20 of 20 equal on 2 threads (217 s).
 """
 import collections, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
