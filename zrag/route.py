@@ -9,10 +9,10 @@ __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_f
            'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'link_items', 'unlinked_items',
            'SecondHop', 'train_second_hop', 'two_hop_ranking', 'second_hop_ranking', 'two_hop_row', 'routed_row',
            'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row', 'routing_table',
-           'route_identity', 'save_router', 'load_router', 'question_scores', 'ranker_cache', 'training_set',
-           'fit_router', 'fit_second_hop', 'attention_evaluation', 'retriever_rankings', 'routing_targets',
-           'routing_tables', 'named_row', 'fused_row', 'named_rankings', 'evaluate_routing', 'route_records',
-           'route_stage']
+           'route_identity', 'save_router', 'load_router', 'load_second_hop', 'route_features', 'question_scores',
+           'question_rankings', 'ranker_cache', 'training_set', 'fit_router', 'fit_second_hop', 'attention_evaluation',
+           'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row', 'named_rankings',
+           'evaluate_routing', 'route_records', 'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import copy, time
@@ -88,7 +88,7 @@ class RouteConfig:
                                           # (a sentence of A that names B): the router's query moved by the first
                                           # document's key; its ranking is the row `two_hop_row()`, and the one the
                                           # comparison recites (`routed_row`); 1 = the router alone. router.pt
-                                          # keeps the first hop only: the read stages and `zrag ask` use it
+                                          # keeps both (`load_second_hop`); the read's bias and phase 4 use the first
     route_hop_unlinked: bool = False      # with route_hops 2: items whose first document does not link to the
                                           # target (a sentence of B after an unlinked A, `unlinked_items`), as many as
                                           # the link items where the sentences allow, so the second hop may fall back
@@ -495,12 +495,14 @@ def route_identity(cfg, seed, written):
     return {'route': asdict(cfg), 'seed': seed, **written.identity()}
 
 # %% ../nbs/11b_route.ipynb #rt36s1
-def save_router(path, router, layer, identity, recited=None):
-    "Write the router, the hidden-state index it reads, its identity and its keys' recitations to `path`, atomically."
+def save_router(path, router, layer, identity, recited=None, hop=None):
+    ("Write the router, the hidden-state index it reads, its identity, its keys' recitations and its second hop "
+     "`hop` (route_hops 2; None: one hop) to `path`, atomically.")
     with atomic_path(path) as tmp:
         torch.save({'state': router.state_dict(), 'layer': layer, 'identity': identity,
                     'shape': [router.q.in_features, router.k.in_features, router.q.out_features],
-                    'temperature': router.temperature, 'tied': router.tied, 'recited': recited or []}, tmp)
+                    'temperature': router.temperature, 'tied': router.tied, 'recited': recited or [],
+                    'second_hop': None if hop is None else hop.state_dict()}, tmp)
 
 # %% ../nbs/11b_route.ipynb #rt36s2
 def load_router(path, identity=None):
@@ -522,13 +524,32 @@ def load_router(path, identity=None):
     r.key_tokens = st['identity']['route'].get('route_key_tokens', 128)
     return r.eval().requires_grad_(False)
 
+# %% ../nbs/11b_route.ipynb #1ef0802c
+def load_second_hop(path, router):
+    "The second hop saved with `router` (loaded from `path` by `load_router`); None where the stage had one hop."
+    state = torch.load(path, map_location='cpu', weights_only=True).get('second_hop')     # older files: none
+    if state is None: return None
+    hop = SecondHop(router)
+    hop.load_state_dict(state)
+    return hop.eval().requires_grad_(False)
+
 # %% ../nbs/11b_route.ipynb #rt37
-def question_scores(written, router, texts):
-    "A loaded router's log-probabilities of every document of the memory `written` for each text: [len(texts), N]."
+def route_features(written, router, texts):
+    "A loaded router's inputs: the key features of every document of the memory `written` [N, H], the texts' [Q, H]."
     bb = written.backbone
     kf = key_features(bb, written.prefixes(), [router.layer], router.recited, router.key_tokens)[:, 0]   # [N, H]
-    qf = text_features(bb, texts, [router.layer], router.max_tokens)[:, 0]                # [Q, H]
+    return kf, text_features(bb, texts, [router.layer], router.max_tokens)[:, 0]                  # [Q, H]
+
+def question_scores(written, router, texts):
+    "A loaded router's log-probabilities of every document of the memory `written` for each text: [len(texts), N]."
+    kf, qf = route_features(written, router, texts)
     return torch.log_softmax(router(qf, kf), -1)
+
+def question_rankings(written, router, texts, hop=None):
+    "Each text's ranking [[doc]] of the memory `written`: the router's, or with a second hop `hop`, both hops'."
+    kf, qf = route_features(written, router, texts)
+    scores = router(qf, kf)                                                                       # [Q, N]
+    return rank_by(scores.numpy()) if hop is None else second_hop_ranking(hop, qf, scores, kf)
 
 # %% ../nbs/11b_route.ipynb #b8d61945
 def ranker_cache(corpus, bcfg, index_dir, corpus_hash):
@@ -730,7 +751,7 @@ def route_stage(params, progress=True):
     if cfg.route_hops == 2:
         fit |= fit_second_hop(bb, kf_all[:, j], fit['layer'], w.corpus.documents, router, cfg, seed)
     train_s = time.time() - t0
-    save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), keyed)
+    save_router(out / 'router.pt', router, fit['layer'], route_identity(cfg, seed, w), keyed, fit.get('second_hop'))
     tables, diag, scores, rankings, hops = evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited,
                                                            ranker)
     if recited: diag['recite_seconds_per_memory'] = recite_s
