@@ -70,6 +70,9 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
     if 'second_hop' in fit:                                      # a corpus whose paragraphs name none: no second hop
         two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf))
         out[two_hop_row()] = (two, t_q + t_r + t_2)
+        if cfg.route_hop_beams > 1:                              # the same second hop, pairs from the top B
+            two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf, cfg.route_hop_beams))
+            out[f'{two_hop_row()}, pairs from the top {cfg.route_hop_beams}'] = (two, t_q + t_r + t_2)
     return out, {'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'], 'n_links': fit.get('n_links', 0),
                  'layer': fit['layer'], 'unseen_documents': fit['unseen_documents'], 'teacher': fit.get('teacher')}
 

@@ -12,8 +12,8 @@ print(load_params(sys.argv[1]).run.run_name, d('', 'write'), d('', 'route'))" "$
 read -r RUN WRITE ROUTE <<< "$NAMES"
 # every row names its keys, starts from no teacher at weight 0.5 (the defaults when the rows were measured; the
 # default is now the dense teacher alone) and leaves the named rows out (they do not read how the router was
-# trained), whatever the params file says; a later -p wins. two_hops alone keeps the params file's settings (today's
-# defaults) and adds the second hop
+# trained), whatever the params file says; a later -p wins. two_hops keeps the params file's settings (today's
+# defaults) and adds the second hop; two_hops_pairs also starts its pairs from the router's top 4 (route_hop_beams)
 NOT="-p route_teacher none -p route_teacher_weight 0.5"
 MEM="-p route_keys memory -p route_names [] $NOT"
 REC="-p route_keys recitation -p route_names [] $NOT"
@@ -38,10 +38,12 @@ declare -A ROWS=(
   [recitation_two_hops]="$REC -p route_teacher dense -p route_teacher_weight 1.0 -p route_hops 2 \
 -p route_hop_unlinked true"
   [two_hops]="-p route_names [] -p route_hops 2"
+  [two_hops_pairs]="-p route_names [] -p route_hops 2 -p route_hop_beams 4"
 )
 ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names recitation_hard recitation_teacher_bm25
        recitation_teacher_dense recitation_questions recitation_questions_filtered recitation_teacher_dense_only
-       recitation_teacher_dense_bridge_multi teacher_dense recitation_two_hops_links recitation_two_hops two_hops)
+       recitation_teacher_dense_bridge_multi teacher_dense recitation_two_hops_links recitation_two_hops two_hops
+       two_hops_pairs)
 [[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }

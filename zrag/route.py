@@ -7,12 +7,12 @@ __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_f
            'distill_loss', 'router_loss', 'key_features', 'gold_mask', 'ranker_scores', 'teacher_probs',
            'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'teacher_summary', 'train_router',
            'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'link_items', 'unlinked_items',
-           'SecondHop', 'train_second_hop', 'two_hop_ranking', 'second_hop_ranking', 'two_hop_row', 'routed_row',
-           'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row', 'routing_table',
-           'route_identity', 'save_router', 'load_router', 'load_second_hop', 'route_features', 'question_scores',
-           'question_rankings', 'ranker_cache', 'training_set', 'fit_router', 'fit_second_hop', 'attention_evaluation',
-           'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row', 'named_rankings',
-           'evaluate_routing', 'route_records', 'route_stage']
+           'SecondHop', 'train_second_hop', 'two_hop_ranking', 'beam_two_hop_ranking', 'second_hop_ranking',
+           'two_hop_row', 'routed_row', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row',
+           'routing_table', 'route_identity', 'save_router', 'load_router', 'load_second_hop', 'route_features',
+           'question_scores', 'question_rankings', 'ranker_cache', 'training_set', 'fit_router', 'fit_second_hop',
+           'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row',
+           'named_rankings', 'evaluate_routing', 'route_records', 'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import copy, time
@@ -93,6 +93,9 @@ class RouteConfig:
                                           # target (a sentence of B after an unlinked A, `unlinked_items`), as many as
                                           # the link items where the sentences allow, so the second hop may fall back
                                           # on the question; no change on the demo
+    route_hop_beams: int = 1              # with route_hops 2: first documents a pair may start from (MDR's beam):
+                                          # the router's top B, each pair (a, d) scored by both hops
+                                          # (`beam_two_hop_ranking`); 1 = the router's first document
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
     route_epochs: int = 100               # passes over the training pseudo-queries
     route_lr: float = 3e-3                # AdamW learning rate of the two projections
@@ -115,7 +118,8 @@ class RouteConfig:
         check(len(self.route_layers) > 0 and all(0 <= f <= 1 for f in self.route_layers), 'route_layers',
               f"must be fractions of the depth in [0, 1], got {self.route_layers!r}")
         for k in ('route_dim', 'route_epochs', 'route_batch_size', 'route_max_tokens', 'route_heads',
-                  'route_probe_queries', 'route_key_tokens', 'route_name_beams', 'route_questions_per_document'):
+                  'route_probe_queries', 'route_key_tokens', 'route_name_beams', 'route_questions_per_document',
+                  'route_hop_beams'):
             check(getattr(self, k) >= 1, k, f"must be >= 1, got {getattr(self, k)}")
         for k in ('route_temperature', 'route_lr', 'route_teacher_temperature'):
             check(getattr(self, k) > 0, k, f"must be > 0, got {getattr(self, k)}")
@@ -123,6 +127,8 @@ class RouteConfig:
         check(self.route_hops in (1, 2), 'route_hops', f"must be 1 or 2, got {self.route_hops}")
         check(self.route_hops == 2 or not self.route_hop_unlinked, 'route_hop_unlinked',
               "trains the second hop: set route_hops 2, or route_hop_unlinked false")
+        check(self.route_hops == 2 or self.route_hop_beams == 1, 'route_hop_beams',
+              "starts the second hop's pairs: set route_hops 2, or route_hop_beams 1")
         check(0 <= self.route_teacher_weight <= 1, 'route_teacher_weight',
               f"must be in [0, 1], got {self.route_teacher_weight}")
         check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
@@ -413,12 +419,28 @@ def two_hop_ranking(lp1, lp2, first):
     s[torch.arange(len(first)), torch.as_tensor(first)] = float('-inf')                    # [Q, N]: the first once
     return [[int(f)] + [d for d in r if d != f] for f, r in zip(first, rank_by(s.numpy()))]
 
-def second_hop_ranking(hop, qf, scores, kf):
-    ("Each question's two-hop ranking: the router's first document (its `scores` [Q, N]), then the others by both "
-     "hops, the second hop `hop` reading the question `qf` [Q, H] and the first's key (`kf` [N, H]).")
-    first = scores.argmax(1)                                                                   # [Q]
-    lp2 = torch.log_softmax(hop(qf, kf[first], kf), -1)                                        # [Q, N]
-    return two_hop_ranking(torch.log_softmax(scores, -1), lp2, first.tolist())
+def beam_two_hop_ranking(lp1, lp2, firsts):
+    ("Each question's ranking [[doc]] from the pairs (a, d) that start at one of its `firsts` [Q, B]: a pair scores "
+     "lp1(a) + lp1(d) + lp2(d | a) (`lp1` [Q, N], `lp2` [Q, B, N]); the best pair first (the router's choice of the "
+     "two before the other), then each other document by its best pair.")
+    Q, B, N = lp2.shape
+    s = lp1.gather(1, firsts)[..., None] + lp1[:, None, :] + lp2                  # [Q, B, N]: pair scores
+    s = s.scatter(2, firsts[..., None], float('-inf'))                            # a document is not its own pair
+    best = s.reshape(Q, B * N).argmax(1)                                          # [Q]: the best pair's flat index
+    ad = torch.cat([firsts.gather(1, (best // N)[:, None]), (best % N)[:, None]], 1)   # [Q, 2]: the best pair
+    pair = ad.gather(1, lp1.gather(1, ad).argsort(dim=1, descending=True, stable=True))  # the router's choice first
+    doc = s.amax(1).scatter_reduce(1, firsts, s.amax(2), reduce='amax')           # [Q, N]: as second, or as first
+    return [p + [k for k in r if k not in p] for p, r in zip(pair.tolist(), rank_by(doc.numpy()))]
+
+def second_hop_ranking(hop, qf, scores, kf, beams=1):
+    ("Each question's two-hop ranking: from the router's first document (its `scores` [Q, N]; with `beams` > 1 the "
+     "best pair from its top `beams`), then the others by both hops, the second hop `hop` reading the question `qf` "
+     "[Q, H] and the first's key (`kf` [N, H]).")
+    lp1 = torch.log_softmax(scores, -1)
+    firsts = lp1.topk(min(beams, lp1.shape[1]), 1).indices                                     # [Q, B]
+    lp2 = torch.stack([torch.log_softmax(hop(qf, kf[f], kf), -1) for f in firsts.T], 1)        # [Q, B, N]
+    if beams == 1: return two_hop_ranking(lp1, lp2[:, 0], firsts[:, 0].tolist())
+    return beam_two_hop_ranking(lp1, lp2, firsts)
 
 def two_hop_row(): return "router, two hops (a second hop trained on the corpus's links)"
 
@@ -527,10 +549,11 @@ def load_router(path, identity=None):
 # %% ../nbs/11b_route.ipynb #1ef0802c
 def load_second_hop(path, router):
     "The second hop saved with `router` (loaded from `path` by `load_router`); None where the stage had one hop."
-    state = torch.load(path, map_location='cpu', weights_only=True).get('second_hop')     # older files: none
-    if state is None: return None
+    st = torch.load(path, map_location='cpu', weights_only=True)
+    if st.get('second_hop') is None: return None                                           # older files: none
     hop = SecondHop(router)
-    hop.load_state_dict(state)
+    hop.load_state_dict(st['second_hop'])
+    hop.beams = st['identity']['route'].get('route_hop_beams', 1)                          # the stage's pair search
     return hop.eval().requires_grad_(False)
 
 # %% ../nbs/11b_route.ipynb #rt37
@@ -549,7 +572,8 @@ def question_rankings(written, router, texts, hop=None):
     "Each text's ranking [[doc]] of the memory `written`: the router's, or with a second hop `hop`, both hops'."
     kf, qf = route_features(written, router, texts)
     scores = router(qf, kf)                                                                       # [Q, N]
-    return rank_by(scores.numpy()) if hop is None else second_hop_ranking(hop, qf, scores, kf)
+    if hop is None: return rank_by(scores.numpy())
+    return second_hop_ranking(hop, qf, scores, kf, getattr(hop, 'beams', 1))
 
 # %% ../nbs/11b_route.ipynb #b8d61945
 def ranker_cache(corpus, bcfg, index_dir, corpus_hash):
@@ -691,7 +715,7 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
     t0 = time.time()
     qf = text_features(bb, texts, [fit['layer']], cfg.route_max_tokens)[:, 0]                      # [Q, H]
     scores = router(qf, kf_all[:, j])                                                                # [Q, N]
-    two_hops = ({two_hop_row(): second_hop_ranking(fit['second_hop'], qf, scores, kf_all[:, j])}
+    two_hops = ({two_hop_row(): second_hop_ranking(fit['second_hop'], qf, scores, kf_all[:, j], cfg.route_hop_beams)}
                 if 'second_hop' in fit else {})                                    # timed with the router: its read
     route_s = (time.time() - t0) / len(questions)
     control, noise = fit['control']
