@@ -2,8 +2,8 @@
 the same paragraphs and questions, with each method's time and its ratio to BM25's, measured in the same run.
 
     .venv/bin/python benchmarks/route_hotpotqa.py --file ../shared/data/hotpotqa/dev_distractor_300.jsonl \
-        [--questions 300] [--distractors 0] [--beams 5] [--backbone smollm2-135m] [--no-names] [--no-router] \
-        [--route KEY VALUE ...] [--save FILE]
+        [--questions 300 | --n-docs 120] [--distractors 0] [--beams 5] [--backbone smollm2-135m] [--no-names] \
+        [--no-router] [--route KEY VALUE ...] [--save FILE]
 
 The corpus is the questions' gold paragraphs (`--distractors N` adds N of each question's distractor paragraphs),
 built as a run builds it (zrag.data.build_corpus, seed 0). Rows: BM25, dense (all-MiniLM-L6-v2), the LLM's first hop
@@ -18,8 +18,10 @@ well, with its keys read from each paragraph's own text (`route_keys recitation`
 the ceiling of the written memories, which recite 0.97-0.999 ROUGE-L), beside its noise control and the MRR of
 documents it never trained on. It trains on pseudo-queries made from the paragraphs alone; its rows' time is the
 question-time ranking, its training time is printed apart. The router's two hops (`route_hops 2`: a second hop
-trained on the paragraphs' own links, a sentence of A that names B) are a row of their own. No question reaches any
-model. `--no-names` leaves the naming rows out (the longest part), `--no-router` the router's.
+trained on the paragraphs' own links, a sentence of A that names B) are a row of their own, and so is late
+interaction (each question token against each paragraph's tokens, nothing trained: zrag.route.late_rankings, its
+layer chosen on held-out pseudo-queries). No question reaches any model. `--no-names` leaves the naming rows out (the
+longest part), `--no-router` the router's.
 """
 import argparse, json, time
 import yaml
@@ -29,14 +31,16 @@ from zrag.core import atomic_write_json
 from zrag.data import read_qa_file, build_corpus
 from zrag.metrics import bootstrap_ci, retrieval_per_question
 from zrag.metrics import rank_by
-from zrag.route import (RouteConfig, fit_router, fit_second_hop, layer_ids, link_items, second_hop_ranking,
-                        text_features, training_set, training_targets, two_hop_row)
+from zrag.route import (RouteConfig, fit_router, fit_second_hop, late_rankings, layer_ids, link_items,
+                        probe_queries, second_hop_ranking, text_features, training_set, training_targets, two_hop_row)
 from zrag.titles import TitleTrie, first_hop, second_hop, named_ranking
 
 
-def corpus_of(path, n_questions, distractors):
-    "The corpus of the first `n_questions` questions (in the file's order, seed 0) and their gold paragraphs."
+def corpus_of(path, n_questions, distractors, n_docs=0):
+    ("The corpus of the first `n_questions` questions (in the file's order, seed 0) and their gold paragraphs; with "
+     "`n_docs`, the corpus a run builds with n_docs and distractors (params/hotpotqa_route.yaml: the route file).")
     docs, questions = read_qa_file(path)
+    if n_docs: return build_corpus(docs, questions, n_docs, distractors, seed=0, source=str(path))
     picked = questions[:n_questions]
     keep = {g for q in picked for g in q.gold_ids} | {c for q in picked for c in
                                                       [c for c in q.context_ids if c not in q.gold_ids][:distractors]}
@@ -73,8 +77,12 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
         if cfg.route_hop_beams > 1:                              # the same second hop, pairs from the top B
             two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf, cfg.route_hop_beams))
             out[f'{two_hop_row()}, pairs from the top {cfg.route_hop_beams}'] = (two, t_q + t_r + t_2)
-    return out, {'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'], 'n_links': fit.get('n_links', 0),
-                 'layer': fit['layer'], 'unseen_documents': fit['unseen_documents'], 'teacher': fit.get('teacher')}
+    late, late_fit = late_rankings(bb, None, [d.text for d in docs], probe_queries(fit['heldout'], cfg, seed),
+                                   [q.question for q in questions], cfg, seed)
+    out |= {k: (v, late_fit['seconds_per_question'] * len(questions)) for k, v in late.items()}
+    return out, {'late': late_fit, 'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'],
+                 'n_links': fit.get('n_links', 0), 'layer': fit['layer'], 'unseen_documents': fit['unseen_documents'],
+                 'teacher': fit.get('teacher')}
 
 
 def rankings(corpus, bb, beams, names=True, router=True, settings=None):
@@ -106,6 +114,8 @@ def main():
     ap.add_argument('--file', required=True)
     ap.add_argument('--questions', type=int, default=300)
     ap.add_argument('--distractors', type=int, default=0)
+    ap.add_argument('--n-docs', type=int, default=0,
+                    help="the corpus a run builds with n_docs (120: the route file's), not the first --questions")
     ap.add_argument('--beams', type=int, default=5)
     ap.add_argument('--backbone', default='smollm2-135m')
     ap.add_argument('--save', default='')
@@ -115,7 +125,7 @@ def main():
                     help='a RouteConfig setting of the router (YAML value), e.g. --route route_hop_unlinked true')
     a = ap.parse_args()
     t0 = time.time()
-    corpus = corpus_of(a.file, a.questions, a.distractors)
+    corpus = corpus_of(a.file, a.questions, a.distractors, a.n_docs)
     bb = load_backbone(BackboneConfig(backbone=a.backbone))
     idx = corpus.index()
     golds = [{idx[g] for g in q.gold_ids} for q in corpus.questions]
@@ -138,6 +148,8 @@ def main():
         print(f"router: trained in {fit['train_seconds']:.0f} s on {fit['n_pseudo']} pseudo-queries (layer "
               f"{fit['layer']}); documents it never trained on: MRR {u['mrr']['mean']:.2f} [{u['mrr']['lo']:.2f}, "
               f"{u['mrr']['hi']:.2f}], noise keys {u['noise_mrr']['mean']:.2f}, chance {u['chance_mrr']:.3f}")
+        print(f"late interaction: layer {fit['late']['layer']}, held-out pseudo-query MRR per layer "
+              f"{[round(x, 2) for x in fit['late']['probe_mrr']]} ({fit['late']['n_probe']} pseudo-queries)")
     total = time.time() - t0
     print(f"total {total:.0f} s")
     result = {'file': a.file, 'n_questions': len(golds), 'n_docs': len(corpus.documents), 'beams': a.beams,

@@ -9,7 +9,8 @@ from zrag.core import ZragError
 from zrag.pseudo import pseudo_queries
 from zrag.baselines import BM25Retriever
 from zrag.route import (named_row, fused_row, two_hop_row, RouteConfig, Router, training_set, fit_router, layer_ids,
-                        memory_features, save_router, load_router, load_second_hop, training_targets)
+                        memory_features, save_router, load_router, load_second_hop, training_targets,
+                        late_row, late_noise_row)
 from zrag.stages import stage_dir
 from conftest import pipeline_args
 
@@ -105,6 +106,8 @@ def test_route_outputs(pipeline):
     assert m['fit']['pseudo_kinds'].get('question', 0) <= len(corpus['documents'])       # the round trip's survivors
     assert m['config']['route_hops'] == 2 and m['fit']['n_links'] > 0                 # a second hop on the links
     assert rows[two_hop_row()]['mrr']['n'] == m['n_questions']
+    late = rows[late_row()]                                # late interaction, nothing trained, and its noise control
+    assert late['mrr']['n'] == m['n_questions'] and late_noise_row() in rows and m['diagnostics']['late']['n_probe'] > 0
     hop = load_second_hop(out / 'router.pt', load_router(out / 'router.pt'))    # saved with the router, trained
     assert hop is not None and hop.shift.weight.abs().sum() > 0
     assert 'the noise control, trained the same way on noise keys' in (out / 'routing_report.html').read_text()

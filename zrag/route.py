@@ -8,11 +8,13 @@ __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_f
            'neighbour_mask', 'hard_negatives', 'training_targets', 'subset_targets', 'teacher_summary', 'train_router',
            'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'link_items', 'unlinked_items',
            'SecondHop', 'train_second_hop', 'two_hop_ranking', 'beam_two_hop_ranking', 'second_hop_ranking',
-           'two_hop_row', 'routed_row', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row',
+           'two_hop_row', 'routed_row', 'token_features', 'key_tokens', 'token_matches', 'late_scores', 'late_row',
+           'late_noise_row', 'late_layer', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row',
            'routing_table', 'route_identity', 'save_router', 'load_router', 'load_second_hop', 'route_features',
            'question_scores', 'question_rankings', 'ranker_cache', 'training_set', 'fit_router', 'fit_second_hop',
-           'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row',
-           'named_rankings', 'evaluate_routing', 'route_records', 'route_stage']
+           'probe_queries', 'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables',
+           'named_row', 'fused_row', 'named_rankings', 'late_rankings', 'evaluate_routing', 'route_records',
+           'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import copy, time
@@ -35,6 +37,7 @@ from .stages import stage_dir
 # %% ../nbs/11b_route.ipynb #rt05
 QUERY_KINDS = ('sentence', 'cloze', 'question', 'bridge')
 _KEY_MAPS = ('tied', 'separate')
+_SCORERS = ('trained', 'late')
 _LOSSES = ('set', 'multi')
 _KEY_SOURCES = ('memory', 'recitation')
 _RANKERS = ('none', 'bm25', 'dense')
@@ -96,6 +99,16 @@ class RouteConfig:
     route_hop_beams: int = 1              # with route_hops 2: first documents a pair may start from (MDR's beam):
                                           # the router's top B, each pair (a, d) scored by both hops
                                           # (`beam_two_hop_ranking`); 1 = the router's first document
+    route_late_layers: list[float] = field(default_factory=lambda: [0.25])  # late interaction's candidate depths
+                                          # (held-out pseudo-queries pick one): they rank their own document first
+                                          # at every depth alike (0.94-0.96), so they cannot choose; a quarter of the
+                                          # depth was best of 2, 8, 15, 22 on 50 HotpotQA questions (11b_route, Results)
+    route_late_threshold: float = 1.0     # late interaction (`late_row()`, nothing trained): a question token counts
+                                          # for a memory only by how far its best match there stands above its
+                                          # matches in the other memories, in standard deviations, beyond this
+    route_scorer: str = 'trained'         # the ranking the comparison recites and fuses (`routed_row`): 'trained'
+                                          # (the router, or its two hops) or 'late' (late interaction); router.pt, the
+                                          # read's bias and `zrag ask` keep the trained router
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
     route_epochs: int = 100               # passes over the training pseudo-queries
     route_lr: float = 3e-3                # AdamW learning rate of the two projections
@@ -115,8 +128,9 @@ class RouteConfig:
         for k in self.route_queries:
             check(k in QUERY_KINDS, 'route_queries', f"unknown kind {k!r}; known: {', '.join(QUERY_KINDS)}")
         check(len(self.route_queries) > 0, 'route_queries', f"must name at least one of: {', '.join(QUERY_KINDS)}")
-        check(len(self.route_layers) > 0 and all(0 <= f <= 1 for f in self.route_layers), 'route_layers',
-              f"must be fractions of the depth in [0, 1], got {self.route_layers!r}")
+        for k in ('route_layers', 'route_late_layers'):
+            v = getattr(self, k)
+            check(len(v) > 0 and all(0 <= f <= 1 for f in v), k, f"must be fractions of the depth in [0, 1], got {v!r}")
         for k in ('route_dim', 'route_epochs', 'route_batch_size', 'route_max_tokens', 'route_heads',
                   'route_probe_queries', 'route_key_tokens', 'route_name_beams', 'route_questions_per_document',
                   'route_hop_beams'):
@@ -131,6 +145,10 @@ class RouteConfig:
               "starts the second hop's pairs: set route_hops 2, or route_hop_beams 1")
         check(0 <= self.route_teacher_weight <= 1, 'route_teacher_weight',
               f"must be in [0, 1], got {self.route_teacher_weight}")
+        check(self.route_late_threshold >= 0, 'route_late_threshold',
+              f"must be >= 0, got {self.route_late_threshold}")
+        check(self.route_hops == 1 or self.route_scorer == 'trained', 'route_scorer',
+              "the second hop follows the trained router: set route_scorer trained, or route_hops 1")
         check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
         alone = self.route_teacher != 'none' and self.route_teacher_weight == 1
         for k, off in (('route_hard_negatives', 0), ('route_loss', 'set')):
@@ -142,7 +160,8 @@ class RouteConfig:
         for k in self.route_names:
             check(k in _NAMED, 'route_names', f"unknown kind {k!r}; known: {', '.join(_NAMED)}")
         for k, known in (('route_key_map', _KEY_MAPS), ('route_loss', _LOSSES), ('route_keys', _KEY_SOURCES),
-                         ('route_teacher', _RANKERS), ('route_question_filter', _RANKERS)):
+                         ('route_teacher', _RANKERS), ('route_question_filter', _RANKERS),
+                         ('route_scorer', _SCORERS)):
             check(getattr(self, k) in known, k, f"must be one of {', '.join(known)}, got {getattr(self, k)!r}")
 
 # %% ../nbs/11b_route.ipynb #rt14
@@ -444,9 +463,72 @@ def second_hop_ranking(hop, qf, scores, kf, beams=1):
 
 def two_hop_row(): return "router, two hops (a second hop trained on the corpus's links)"
 
-def routed_row(hops):
-    "The routing table's row of the router that `route_hops` = `hops` trains: the one the comparison recites."
+def routed_row(hops, scorer='trained'):
+    ("The routing table's row that the comparison recites: the router that `route_hops` = `hops` trains, or late "
+     "interaction (`route_scorer` = `scorer` 'late').")
+    if scorer == 'late': return late_row()
     return 'router' if hops == 1 else two_hop_row()
+
+# %% ../nbs/11b_route.ipynb #7f9a8aef
+@torch.no_grad()
+def token_features(backbone, texts, layers, max_tokens=64, batch_size=32):
+    "Each text's token hidden states at `layers`: ([len(texts), len(layers), T, H] float32, mask [len(texts), T])."
+    tok = backbone.tokenizer
+    ids = [x[:max_tokens] or [backbone.eos_id] for x in tok(list(texts), add_special_tokens=False)['input_ids']]
+    T, H = max(len(x) for x in ids), backbone.model.config.hidden_size
+    feats, mask = torch.zeros(len(ids), len(layers), T, H), torch.zeros(len(ids), T, dtype=torch.bool)
+    for s in range(0, len(ids), batch_size):
+        x, m = pad_batch(ids[s:s + batch_size], tok.pad_token_id or 0)        # [B, t]
+        hs = backbone.model(input_ids=x.to(backbone.device), attention_mask=m.to(backbone.device).long(),
+                            output_hidden_states=True, logits_to_keep=1).hidden_states   # (L+1) x [B, t, H]
+        feats[s:s + len(x), :, :x.shape[1]] = torch.stack([hs[l].float() for l in layers], 1).cpu()  # [B, nl, t, H]
+        mask[s:s + len(x), :x.shape[1]] = m.bool()
+    return feats, mask
+
+# %% ../nbs/11b_route.ipynb #3cd35d6c
+@torch.no_grad()
+def key_tokens(backbone, prefixes, layers, recited=None, max_tokens=128, batch_size=64):
+    ("Each memory's key tokens at `layers`: ([N, nl, S, H], mask [N, S]): the hidden states of its soft tokens "
+     "`prefixes` [N, m, H] (S = m), or of its `recited` text if given.")
+    if recited is not None: return token_features(backbone, recited, layers, max_tokens)
+    out = []
+    for s in range(0, len(prefixes), batch_size):
+        hs = backbone.model(inputs_embeds=prefixes[s:s + batch_size], output_hidden_states=True,
+                            logits_to_keep=1).hidden_states
+        out.append(torch.stack([hs[l].float() for l in layers], 1).cpu())                         # [b, nl, m, H]
+    return torch.cat(out), torch.ones(len(prefixes), prefixes.shape[1], dtype=torch.bool)
+
+# %% ../nbs/11b_route.ipynb #9ef93d6f
+def token_matches(qf, kf, kmask, chunk=2 ** 24):
+    ("[Q, N, T]: each question token's best cosine over each memory's key tokens, both centred on the key tokens' "
+     "mean; `qf` [Q, T, H], `kf` [N, S, H], `kmask` [N, S]. `chunk` bounds the elements of one [q, n, T, S] block.")
+    mu = kf[kmask].mean(0)                                                                   # [H]
+    q, k = (nn.functional.normalize(x - mu, dim=-1) for x in (qf, kf))
+    nq = max(1, min(len(q), chunk // max(1, q.shape[1] * k.shape[1] * min(len(k), 64))))
+    rows = []
+    for a in range(0, len(q), nq):
+        cols = [torch.einsum('qtd,nsd->qnts', q[a:a + nq], k[b:b + 64])                      # [q, n, T, S]
+                .masked_fill(~kmask[b:b + 64, None, :], -2.0).amax(-1) for b in range(0, len(k), 64)]
+        rows.append(torch.cat(cols, 1))                                                      # [q, N, T]
+    return torch.cat(rows)
+
+def late_scores(matches, qmask, threshold=1.0):
+    ("[Q, N]: each question token's `matches` [Q, N, T] standardised over the N memories, and the parts above "
+     "`threshold` summed over its real tokens `qmask` [Q, T]: a token counts for the few memories it singles out.")
+    z = (matches - matches.mean(1, keepdim=True)) / matches.std(1, keepdim=True).clamp_min(1e-6)   # [Q, N, T]
+    return ((z - threshold).clamp_min(0) * qmask[:, None].float()).sum(-1)
+
+# %% ../nbs/11b_route.ipynb #7de7f19a
+def late_row(): return "router, late interaction (the memories' key tokens, no training)"
+def late_noise_row(): return f"{late_row()}: key tokens replaced by noise"
+
+def late_layer(qf, qmask, golds, kf, kmask, threshold=1.0):
+    ("The layer column to score at: held-out pseudo-queries' tokens `qf` [P, nl, T, H] (`qmask` [P, T]) against "
+     "the key tokens `kf` [N, nl, S, H]; (best column, MRR per column).")
+    mrr = [float(np.mean(retrieval_per_question(rank_by(late_scores(token_matches(qf[:, j], kf[:, j], kmask), qmask,
+                                                                     threshold).numpy()), golds, (1,))['mrr']))
+           for j in range(qf.shape[1])]
+    return int(np.argmax(mrr)), mrr
 
 # %% ../nbs/11b_route.ipynb #rt26
 @torch.no_grad()
@@ -640,12 +722,16 @@ def fit_second_hop(bb, kf, layer, documents, router, cfg, seed):
             'n_unlinked': len(items) - n_links}
 
 # %% ../nbs/11b_route.ipynb #rt40
+def probe_queries(heldout, cfg, seed):
+    "At most route_probe_queries of the `heldout` pseudo-queries, drawn once per seed: they choose heads and layers."
+    rng = np.random.default_rng([seed, 14])
+    return [heldout[i] for i in sorted(rng.permutation(len(heldout))[:cfg.route_probe_queries])]
+
 def attention_evaluation(bb, kv, texts, heldout, cfg, seed):
     "The attention rows for `texts`, the heads chosen on held-out pseudo-queries, and per-head MRR on those."
     mass, nosink = attention_mass(bb, kv, texts, cfg.route_max_tokens)            # [Q, L, h, N] each
     blank = attention_mass(bb, kv, ['N/A'])[1][0]                                  # [L, h, N]: a content-free question
-    rng = np.random.default_rng([seed, 14])
-    probe = [heldout[i] for i in sorted(rng.permutation(len(heldout))[:cfg.route_probe_queries])]
+    probe = probe_queries(heldout, cfg, seed)
     pgold = [{p['doc_idx']} for p in probe]
     pcal = attention_mass(bb, kv, [p['text'] for p in probe], cfg.route_max_tokens)[1] - blank
     rows, heads = attention_rows(mass, nosink, blank, pcal, pgold, cfg.route_heads)
@@ -706,6 +792,24 @@ def named_rankings(w, questions, cfg, fill, recited=None):
         seconds[named_row(kind)] = (t_first + time.time() - t0) / len(texts)
     return rankings, hops, seconds
 
+# %% ../nbs/11b_route.ipynb #121b9a11
+def late_rankings(bb, prefixes, recited, probe, texts, cfg, seed=0):
+    ("{late_row(): rankings of `texts`, and its noise control's} at the layer of route_late_layers that the `probe` "
+     "pseudo-queries choose, the key tokens read from the memories' soft tokens `prefixes` or their `recited` text; "
+     "and that choice's record.")
+    layers = layer_ids(bb.model.config.num_hidden_layers, cfg.route_late_layers)
+    kf, km = key_tokens(bb, prefixes, layers, recited, cfg.route_key_tokens)                # [N, nl, S, H]
+    pf, pm = token_features(bb, [p['text'] for p in probe], layers, cfg.route_max_tokens)   # [P, nl, T, H]
+    j, mrr = late_layer(pf, pm, [{p['doc_idx']} for p in probe], kf, km, cfg.route_late_threshold)
+    t0 = time.time()
+    qf, qm = token_features(bb, texts, [layers[j]], cfg.route_max_tokens)                  # [Q, 1, T, H]
+    scores = late_scores(token_matches(qf[:, 0], kf[:, j], km), qm, cfg.route_late_threshold)      # [Q, N]
+    sec = (time.time() - t0) / len(texts)
+    noise = torch.randn(kf[:, j].shape, generator=torch.Generator().manual_seed(seed))              # [N, S, H]
+    control = late_scores(token_matches(qf[:, 0], noise, km), qm, cfg.route_late_threshold)
+    rows = {late_row(): rank_by(scores.numpy()), late_noise_row(): rank_by(control.numpy())}
+    return rows, {'layer': layers[j], 'probe_mrr': mrr, 'n_probe': len(probe), 'seconds_per_question': sec}
+
 # %% ../nbs/11b_route.ipynb #rt44
 def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=None, ranker=None):
     ("Every ranking of `questions` scored (all of them, and the test split's); the chosen heads, the router's scores, "
@@ -726,18 +830,22 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
                 **{k: rank_by(v.numpy()) for k, v in att.items()},
                 'router: memory features replaced by noise': rank_by(control(qf, noise).numpy()),
                 'router': rank_by(scores.numpy())}
-    rankings |= two_hops
-    named, hops, named_s = named_rankings(w, questions, cfg, rankings[routed_row(cfg.route_hops)], recited)
+    keyed = recited if cfg.route_keys == 'recitation' else None
+    probe = probe_queries(fit['heldout'], cfg, seed)
+    late, late_fit = late_rankings(bb, w.prefixes(), keyed, probe, texts, cfg, seed)
+    rankings |= two_hops | late
+    routed = rankings[routed_row(cfg.route_hops, cfg.route_scorer)]
+    named, hops, named_s = named_rankings(w, questions, cfg, routed, recited)
     rankings |= named
-    if named_row('memory') in named:
-        rankings[fused_row()] = fuse_rankings(rankings[routed_row(cfg.route_hops)], named[named_row('memory')])
+    if named_row('memory') in named: rankings[fused_row()] = fuse_rankings(routed, named[named_row('memory')])
     idx, test = corpus.index(), set(corpus.splits['test'])
     golds = [{idx[g] for g in q.gold_ids} for q in questions]
     args = (rankings, scores, att, golds)
     tail = (len(corpus.documents), bcfg.recall_ks, params.evidence.bootstrap, seed)
     tables = {'unseen': routing_tables(*args, list(range(len(questions))), *tail),
               'test': routing_tables(*args, [i for i, q in enumerate(questions) if q.qid in test], *tail)}
-    return tables, heads | {'route_seconds_per_question': route_s, 'named_seconds': named_s}, scores, rankings, hops
+    diag = heads | {'route_seconds_per_question': route_s, 'named_seconds': named_s, 'late': late_fit}
+    return tables, diag, scores, rankings, hops
 
 # %% ../nbs/11b_route.ipynb #rt45
 def route_records(questions, corpus, scores, rankings, k=10, hops=None):
@@ -787,7 +895,7 @@ def route_stage(params, progress=True):
     atomic_write_jsonl(out / 'per_question.jsonl', route_records(questions, w.corpus, scores, rankings, hops=hops))
     m = {'n_docs': len(w.corpus.documents), 'n_questions': len(questions), 'key_map': cfg.route_key_map,
          'keys': cfg.route_keys, 'loss': cfg.route_loss, 'config': asdict(cfg),
-         'routed_row': routed_row(cfg.route_hops),
+         'routed_row': routed_row(cfg.route_hops, cfg.route_scorer),
          'trained_on': 'pseudo-queries' +
          (' + train questions' if cfg.route_train_questions else ''), 'train_seconds': train_s,
          'fit': {k: v for k, v in fit.items() if k not in ('heldout', 'control', 'second_hop')},

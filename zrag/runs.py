@@ -359,11 +359,12 @@ def recitation_markdown(rows):
 _ROUTE_COLS = ('any@1', 'recall@2', 'recall@5', 'mrr')
 
 def _route_row(m, name):
-    ("The row of the router (`name` 'router': the one the run trained, `routed_row`, e.g. its two hops), its noise "
-     "control ('noise') or a retriever in a routing table.")
-    rows = m['tables']['unseen']['rows']
-    key = next((k for k in rows if k.startswith('router') and 'noise' in k), None) if name == 'noise' else name
-    key = m.get('routed_row', 'router') if name == 'router' else key
+    ("The row of the router (`name` 'router': the one the run routes with, `routed_row`, e.g. its two hops), its "
+     "noise control ('noise': the routed row's own where it has one) or a retriever in a routing table.")
+    rows, routed = m['tables']['unseen']['rows'], m.get('routed_row', 'router')
+    noise = [k for k in rows if k.startswith('router') and 'noise' in k]
+    noise.sort(key=lambda k: not k.startswith(routed + ':'))              # the routed row's own control first
+    key = {'router': routed, 'noise': noise[0] if noise else None}.get(name, name)
     return {c: rows[key][c] for c in _ROUTE_COLS} if key in rows else {}
 
 def routing_rows(run_dirs, defaults=None):
