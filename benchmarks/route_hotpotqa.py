@@ -20,19 +20,22 @@ documents it never trained on. It trains on pseudo-queries made from the paragra
 question-time ranking, its training time is printed apart. The router's two hops (`route_hops 2`: a second hop
 trained on the paragraphs' own links, a sentence of A that names B) are a row of their own, and so is late
 interaction (each question token against each paragraph's tokens, nothing trained: zrag.route.late_rankings, its
-layer chosen on held-out pseudo-queries). No question reaches any model. `--no-names` leaves the naming rows out (the
-longest part), `--no-router` the router's.
+layer chosen on held-out pseudo-queries), with its second memory re-chosen by the links between the paragraphs
+(zrag.route.linked_ranking: a paragraph that names the first's title, or that the first names). BM25 with the same
+links is a reference row: what the links give a retriever. No question reaches any model. `--no-names` leaves the
+naming rows out (the longest part), `--no-router` the router's.
 """
 import argparse, json, time
-import yaml
+import torch, yaml
 from zrag.backbone import load_backbone, BackboneConfig
 from zrag.baselines import BM25Retriever, DenseRetriever
 from zrag.core import atomic_write_json
 from zrag.data import read_qa_file, build_corpus
-from zrag.metrics import bootstrap_ci, retrieval_per_question
-from zrag.metrics import rank_by
-from zrag.route import (RouteConfig, fit_router, fit_second_hop, late_rankings, layer_ids, link_items,
-                        probe_queries, second_hop_ranking, text_features, training_set, training_targets, two_hop_row)
+from zrag.metrics import bootstrap_ci, paired_diff, rank_by, retrieval_per_question
+from zrag.pseudo import named_links
+from zrag.route import (RouteConfig, fit_router, fit_second_hop, late_linked_row, late_rankings, layer_ids,
+                        linked_ranking, link_items, probe_queries, second_hop_ranking, text_features, training_set,
+                        training_targets, two_hop_row)
 from zrag.titles import TitleTrie, first_hop, second_hop, named_ranking
 
 
@@ -78,11 +81,23 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
             two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf, cfg.route_hop_beams))
             out[f'{two_hop_row()}, pairs from the top {cfg.route_hop_beams}'] = (two, t_q + t_r + t_2)
     late, late_fit = late_rankings(bb, None, [d.text for d in docs], probe_queries(fit['heldout'], cfg, seed),
-                                   [q.question for q in questions], cfg, seed)
+                                   [q.question for q in questions], cfg, seed, [d.title for d in docs])
     out |= {k: (v, late_fit['seconds_per_question'] * len(questions)) for k, v in late.items()}
     return out, {'late': late_fit, 'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'],
                  'n_links': fit.get('n_links', 0), 'layer': fit['layer'], 'unseen_documents': fit['unseen_documents'],
                  'teacher': fit.get('teacher')}
+
+
+BM25_LINKED = 'bm25, second document linked to the first (a reference)'
+
+
+def linked_reference(docs, idx, sc):
+    ("BM25's ranking (`idx`, `sc` [Q, N], all documents) with its second document chosen again by the same links and "
+     "settings as late interaction's linked row (route_late_pool, route_late_links): what the links give a retriever.")
+    full = torch.zeros(idx.shape).scatter_(1, torch.as_tensor(idx), torch.as_tensor(sc, dtype=torch.float32))  # [Q, N]
+    cfg = RouteConfig()
+    links = named_links([d.text for d in docs], [d.title for d in docs])                     # [N, N]
+    return linked_ranking(full, links, cfg.route_late_pool, cfg.route_late_links)
 
 
 def rankings(corpus, bb, beams, names=True, router=True, settings=None):
@@ -91,8 +106,9 @@ def rankings(corpus, bb, beams, names=True, router=True, settings=None):
     out, retrievers = {}, {}
     for name, cls in (('bm25', BM25Retriever), ('dense', DenseRetriever)):
         r = retrievers[name] = cls(docs)                       # the index is built once, not counted per question
-        (idx, _), t_search = timed(lambda: r.search(texts))
+        (idx, sc), t_search = timed(lambda: r.search(texts))
         out[name] = (idx.tolist(), t_search)
+        if name == 'bm25': out[BM25_LINKED] = (linked_reference(docs, idx, sc), t_search)
     fit = None
     if router:
         rows, fit = router_rows(corpus, bb, retrievers, settings or {})
@@ -129,11 +145,11 @@ def main():
     bb = load_backbone(BackboneConfig(backbone=a.backbone))
     idx = corpus.index()
     golds = [{idx[g] for g in q.gold_ids} for q in corpus.questions]
-    rows = {}
+    rows, pqs = {}, {}
     settings = {k: yaml.safe_load(v) for k, v in a.route}
     ranked_rows, fit = rankings(corpus, bb, a.beams, not a.no_names, not a.no_router, settings)
     for name, (ranked, sec) in ranked_rows.items():
-        pq = retrieval_per_question(ranked, golds, (1, 2))
+        pq = pqs[name] = retrieval_per_question(ranked, golds, (1, 2))
         rows[name] = {k: bootstrap_ci(pq[k], 1000, 0) for k in ('recall@2', 'any@1', 'mrr')}
         rows[name]['seconds_per_question'] = sec / len(golds)
     ref = rows['bm25']['seconds_per_question']
@@ -150,10 +166,16 @@ def main():
               f"{u['mrr']['hi']:.2f}], noise keys {u['noise_mrr']['mean']:.2f}, chance {u['chance_mrr']:.3f}")
         print(f"late interaction: layer {fit['late']['layer']}, held-out pseudo-query MRR per layer "
               f"{[round(x, 2) for x in fit['late']['probe_mrr']]} ({fit['late']['n_probe']} pseudo-queries)")
+    paired = {}
+    if late_linked_row() in pqs:
+        d = paired['r2_late_linked_minus_bm25'] = paired_diff(pqs[late_linked_row()]['recall@2'],
+                                                              pqs['bm25']['recall@2'], 1000, 0)
+        print(f"R@2, late interaction linked minus BM25, paired: {d['mean']:+.2f} [{d['lo']:+.2f}, {d['hi']:+.2f}]")
     total = time.time() - t0
     print(f"total {total:.0f} s")
     result = {'file': a.file, 'n_questions': len(golds), 'n_docs': len(corpus.documents), 'beams': a.beams,
-              'backbone': bb.name, 'rows': rows, 'router_fit': fit, 'route_settings': settings, 'seconds': total}
+              'backbone': bb.name, 'rows': rows, 'paired': paired, 'router_fit': fit, 'route_settings': settings,
+              'seconds': total}
     print(json.dumps(result))
     if a.save: atomic_write_json(a.save, result)
 

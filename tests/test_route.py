@@ -10,7 +10,7 @@ from zrag.pseudo import pseudo_queries
 from zrag.baselines import BM25Retriever
 from zrag.route import (named_row, fused_row, two_hop_row, RouteConfig, Router, training_set, fit_router, layer_ids,
                         memory_features, save_router, load_router, load_second_hop, training_targets,
-                        late_row, late_noise_row)
+                        late_row, late_noise_row, late_linked_row)
 from zrag.stages import stage_dir
 from conftest import pipeline_args
 
@@ -108,6 +108,7 @@ def test_route_outputs(pipeline):
     assert rows[two_hop_row()]['mrr']['n'] == m['n_questions']
     late = rows[late_row()]                                # late interaction, nothing trained, and its noise control
     assert late['mrr']['n'] == m['n_questions'] and late_noise_row() in rows and m['diagnostics']['late']['n_probe'] > 0
+    assert rows[late_linked_row()]['mrr']['n'] == m['n_questions'] and 'n_links' in m['diagnostics']['late']
     hop = load_second_hop(out / 'router.pt', load_router(out / 'router.pt'))    # saved with the router, trained
     assert hop is not None and hop.shift.weight.abs().sum() > 0
     assert 'the noise control, trained the same way on noise keys' in (out / 'routing_report.html').read_text()

@@ -14,8 +14,9 @@ read -r RUN WRITE ROUTE <<< "$NAMES"
 # default is now the dense teacher alone) and leaves the named rows out (they do not read how the router was
 # trained), whatever the params file says; a later -p wins. two_hops keeps the params file's settings (today's
 # defaults) and adds the second hop; two_hops_pairs also starts its pairs from the router's top 4 (route_hop_beams);
-# late and late_memory keep them too and make late interaction the routed row (every row measures it; late_memory
-# reads its key tokens from the soft tokens instead of the recitation)
+# late and late_memory keep them too and make late interaction the routed row, its second memory linked to the first
+# (every row measures it; late_memory reads its key tokens from the soft tokens instead of the recitation);
+# late_unlinked routes by late interaction's own order (route_late_links 0)
 NOT="-p route_teacher none -p route_teacher_weight 0.5"
 MEM="-p route_keys memory -p route_names [] $NOT"
 REC="-p route_keys recitation -p route_names [] $NOT"
@@ -43,11 +44,12 @@ declare -A ROWS=(
   [two_hops_pairs]="-p route_names [] -p route_hops 2 -p route_hop_beams 4"
   [late]="-p route_names [] -p route_scorer late"
   [late_memory]="-p route_names [] -p route_scorer late -p route_keys memory"
+  [late_unlinked]="-p route_names [] -p route_scorer late -p route_late_links 0"
 )
 ORDER=(base bridge bridge_multi recitation recitation_bridge_multi names recitation_hard recitation_teacher_bm25
        recitation_teacher_dense recitation_questions recitation_questions_filtered recitation_teacher_dense_only
        recitation_teacher_dense_bridge_multi teacher_dense recitation_two_hops_links recitation_two_hops two_hops
-       two_hops_pairs late late_memory)
+       two_hops_pairs late late_memory late_unlinked)
 [[ -f runs/$RUN/$WRITE/checkpoint.pt ]] || { echo "runs/$RUN has no write checkpoint: zrag write -f $PARAMS" >&2; exit 2; }
 for row in "${@:-${ORDER[@]}}"; do
   [[ -v ROWS[$row] ]] || { echo "unknown row '$row': one of ${ORDER[*]}" >&2; exit 2; }

@@ -191,17 +191,24 @@ def add_named(cmp, route_dir, documents, cut):
 
 # %% ../nbs/14_compare.ipynb #f17d4f49
 def _routed(m):
-    "(seconds, bytes, note) of the routed row, from the route stage's metrics `m`."
+    "(seconds, bytes, note) of the routed row, from the route stage's metrics `m`: the trained router's, or late's."
     cfg, d = m['config'], m['diagnostics']
-    teacher = f", trained with a {cfg['route_teacher']} teacher" if cfg.get('route_teacher', 'none') != 'none' else ''
-    teacher += ", a second hop trained on the corpus's links" if cfg.get('route_hops', 1) == 2 else ''
-    return (d.get('route_seconds_per_question', 0.0) + 2 * d.get('recite_seconds_per_memory', 0.0), None,
-            f"no retriever at question time: the trained router (keys from each {cfg.get('route_keys', 'memory')}"
-            f"{teacher}) ranks the memories; evidence = the first two recited (time: routing and two recitations)")
+    keys = f"keys from each {cfg.get('route_keys', 'memory')}"
+    if cfg.get('route_scorer', 'trained') == 'late':
+        linked = ", the second memory linked to the first" if cfg.get('route_late_links') else ''
+        how = f"late interaction over its key tokens ({keys}, no training{linked})"
+        seconds = d['late']['seconds_per_question']
+    else:
+        t = cfg.get('route_teacher', 'none')
+        teacher = f", trained with a {t} teacher" if t != 'none' else ''
+        teacher += ", a second hop trained on the corpus's links" if cfg.get('route_hops', 1) == 2 else ''
+        seconds, how = d.get('route_seconds_per_question', 0.0), f"the trained router ({keys}{teacher})"
+    return (seconds + 2 * d.get('recite_seconds_per_memory', 0.0), None, f"no retriever at question time: {how} "
+            "ranks the memories; evidence = the first two recited (time: routing and two recitations)")
 
 def add_routed(cmp, route_dir, documents, cut):
-    ("The trained router's first two memories (the route stage's `routed_row`: the router's ranking, or its two "
-     "hops' with route_hops 2) recited from z, as evidence.")
+    ("The routed row's first two memories (the route stage's `routed_row`: the router's ranking, its two hops' with "
+     "route_hops 2, or late interaction's with route_scorer late) recited from z, as evidence.")
     fix = "run the route stage on this run with route_keys recitation (stages: [write, route, compare])"
     f = route_dir / 'routing_metrics.json'
     row = json.loads(f.read_text()).get('routed_row', routed_row(1)) if f.is_file() else routed_row(1)

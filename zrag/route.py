@@ -9,12 +9,12 @@ __all__ = ['QUERY_KINDS', 'RouteConfig', 'layer_ids', 'text_features', 'memory_f
            'holdout_split', 'select_layer', 'unseen_document_mrr', 'unseen_documents', 'link_items', 'unlinked_items',
            'SecondHop', 'train_second_hop', 'two_hop_ranking', 'beam_two_hop_ranking', 'second_hop_ranking',
            'two_hop_row', 'routed_row', 'token_features', 'key_tokens', 'token_matches', 'late_scores', 'late_row',
-           'late_noise_row', 'late_layer', 'attention_mass', 'head_mrr', 'attention_rows', 'ranking_row', 'chance_row',
-           'routing_table', 'route_identity', 'save_router', 'load_router', 'load_second_hop', 'route_features',
-           'question_scores', 'question_rankings', 'ranker_cache', 'training_set', 'fit_router', 'fit_second_hop',
-           'probe_queries', 'attention_evaluation', 'retriever_rankings', 'routing_targets', 'routing_tables',
-           'named_row', 'fused_row', 'named_rankings', 'late_rankings', 'evaluate_routing', 'route_records',
-           'route_stage']
+           'late_noise_row', 'late_layer', 'late_linked_row', 'linked_ranking', 'attention_mass', 'head_mrr',
+           'attention_rows', 'ranking_row', 'chance_row', 'routing_table', 'route_identity', 'save_router',
+           'load_router', 'load_second_hop', 'route_features', 'question_scores', 'question_rankings', 'ranker_cache',
+           'training_set', 'fit_router', 'fit_second_hop', 'probe_queries', 'attention_evaluation',
+           'retriever_rankings', 'routing_targets', 'routing_tables', 'named_row', 'fused_row', 'named_rankings',
+           'late_rankings', 'evaluate_routing', 'route_records', 'route_stage']
 
 # %% ../nbs/11b_route.ipynb #rt02
 import copy, time
@@ -27,7 +27,7 @@ from .core import (ZragError, check, param_group, atomic_write_json, atomic_writ
 from .metrics import (bootstrap_ci, chance_per_question, paired_diff, prior_ranking, profile_correlation, rank_by,
                           retrieval_per_question, fuse_rankings)
 from .write import pad_batch, open_written_run, recite
-from .pseudo import pseudo_queries, generated_queries, round_trip
+from .pseudo import pseudo_queries, generated_queries, round_trip, named_links
 from .titles import TitleTrie, first_hop, second_hop, named_ranking
 from .kv import compose, read_forward, memory_kv
 from .baselines import cached_retriever, doc_string
@@ -106,9 +106,16 @@ class RouteConfig:
     route_late_threshold: float = 1.0     # late interaction (`late_row()`, nothing trained): a question token counts
                                           # for a memory only by how far its best match there stands above its
                                           # matches in the other memories, in standard deviations, beyond this
+    route_late_links: float = 0.5         # late interaction's second memory: among the next `route_late_pool`,
+                                          # the one whose score over the first's plus this bonus, where the two
+                                          # recitations name each other's titles, is largest (`linked_ranking`);
+                                          # 0 = late interaction's order. Chosen on 100 HotpotQA train questions
+                                          # (benchmarks/diagnostics/late_links_sweep.py), none of them evaluated
+    route_late_pool: int = 10             # the documents after the first that the linked second memory is chosen from
     route_scorer: str = 'trained'         # the ranking the comparison recites and fuses (`routed_row`): 'trained'
-                                          # (the router, or its two hops) or 'late' (late interaction); router.pt, the
-                                          # read's bias and `zrag ask` keep the trained router
+                                          # (the router, or its two hops) or 'late' (late interaction, its second
+                                          # memory linked with route_late_links); router.pt, the read's bias and
+                                          # `zrag ask` keep the trained router
     route_temperature: float = 0.05       # softmax temperature of the cosine scores
     route_epochs: int = 100               # passes over the training pseudo-queries
     route_lr: float = 3e-3                # AdamW learning rate of the two projections
@@ -147,6 +154,8 @@ class RouteConfig:
               f"must be in [0, 1], got {self.route_teacher_weight}")
         check(self.route_late_threshold >= 0, 'route_late_threshold',
               f"must be >= 0, got {self.route_late_threshold}")
+        check(self.route_late_links >= 0, 'route_late_links', f"must be >= 0, got {self.route_late_links}")
+        check(self.route_late_pool >= 2, 'route_late_pool', f"must be >= 2, got {self.route_late_pool}")
         check(self.route_hops == 1 or self.route_scorer == 'trained', 'route_scorer',
               "the second hop follows the trained router: set route_scorer trained, or route_hops 1")
         check(self.route_hard_negatives >= 0, 'route_hard_negatives', f"must be >= 0, got {self.route_hard_negatives}")
@@ -463,10 +472,10 @@ def second_hop_ranking(hop, qf, scores, kf, beams=1):
 
 def two_hop_row(): return "router, two hops (a second hop trained on the corpus's links)"
 
-def routed_row(hops, scorer='trained'):
+def routed_row(hops, scorer='trained', links=0.0):
     ("The routing table's row that the comparison recites: the router that `route_hops` = `hops` trains, or late "
-     "interaction (`route_scorer` = `scorer` 'late').")
-    if scorer == 'late': return late_row()
+     "interaction (`route_scorer` = `scorer` 'late'; its second memory linked to the first where `links` > 0).")
+    if scorer == 'late': return late_linked_row() if links else late_row()
     return 'router' if hops == 1 else two_hop_row()
 
 # %% ../nbs/11b_route.ipynb #7f9a8aef
@@ -529,6 +538,20 @@ def late_layer(qf, qmask, golds, kf, kmask, threshold=1.0):
                                                                      threshold).numpy()), golds, (1,))['mrr']))
            for j in range(qf.shape[1])]
     return int(np.argmax(mrr)), mrr
+
+# %% ../nbs/11b_route.ipynb #ca16bb62
+def late_linked_row(): return f"{late_row()}, second memory linked to the first"
+
+def linked_ranking(scores, links, pool=10, bonus=0.5):
+    ("Each question's ranking [[doc]] by `scores` [Q, N] (>= 0), its second document chosen again among the next "
+     "`pool` - 1: its score over the first's, plus `bonus` where the two link either way (`links` [N, N] bool).")
+    order = scores.argsort(dim=-1, descending=True, stable=True)                            # [Q, N]
+    if scores.shape[1] < 2: return order.tolist()
+    first, cand = order[:, :1], order[:, 1:pool]                                          # [Q, 1], [Q, c]
+    rel = scores.gather(1, cand) / scores.gather(1, first).clamp_min(1e-6)                # [Q, c]
+    pick = (rel + bonus * (links | links.T)[first, cand].float()).argmax(1, keepdim=True)  # [Q, 1]
+    pair = torch.cat([first, cand.gather(1, pick)], 1).tolist()                           # [Q, 2]
+    return [p + [d for d in r if d not in p] for p, r in zip(pair, order.tolist())]
 
 # %% ../nbs/11b_route.ipynb #rt26
 @torch.no_grad()
@@ -793,10 +816,11 @@ def named_rankings(w, questions, cfg, fill, recited=None):
     return rankings, hops, seconds
 
 # %% ../nbs/11b_route.ipynb #121b9a11
-def late_rankings(bb, prefixes, recited, probe, texts, cfg, seed=0):
-    ("{late_row(): rankings of `texts`, and its noise control's} at the layer of route_late_layers that the `probe` "
-     "pseudo-queries choose, the key tokens read from the memories' soft tokens `prefixes` or their `recited` text; "
-     "and that choice's record.")
+def late_rankings(bb, prefixes, recited, probe, texts, cfg, seed=0, titles=()):
+    ("{late_row(): rankings of `texts`, its noise control's and, with route_late_links, the ranking whose second "
+     "memory is linked to the first (the `recited` texts naming the documents' `titles`)} at the layer of "
+     "route_late_layers that the `probe` pseudo-queries choose, the key tokens read from the memories' soft tokens "
+     "`prefixes` or their `recited` text; and that choice's record.")
     layers = layer_ids(bb.model.config.num_hidden_layers, cfg.route_late_layers)
     kf, km = key_tokens(bb, prefixes, layers, recited, cfg.route_key_tokens)                # [N, nl, S, H]
     pf, pm = token_features(bb, [p['text'] for p in probe], layers, cfg.route_max_tokens)   # [P, nl, T, H]
@@ -808,7 +832,13 @@ def late_rankings(bb, prefixes, recited, probe, texts, cfg, seed=0):
     noise = torch.randn(kf[:, j].shape, generator=torch.Generator().manual_seed(seed))              # [N, S, H]
     control = late_scores(token_matches(qf[:, 0], noise, km), qm, cfg.route_late_threshold)
     rows = {late_row(): rank_by(scores.numpy()), late_noise_row(): rank_by(control.numpy())}
-    return rows, {'layer': layers[j], 'probe_mrr': mrr, 'n_probe': len(probe), 'seconds_per_question': sec}
+    n = scores.shape[1]
+    links = (named_links(recited, titles) if recited is not None and len(titles)
+             else torch.zeros(n, n, dtype=torch.bool))                                     # [N, N]; no text: none
+    if cfg.route_late_links:
+        rows[late_linked_row()] = linked_ranking(scores, links, cfg.route_late_pool, cfg.route_late_links)
+    return rows, {'layer': layers[j], 'probe_mrr': mrr, 'n_probe': len(probe), 'seconds_per_question': sec,
+                  'n_links': int(links.sum())}
 
 # %% ../nbs/11b_route.ipynb #rt44
 def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=None, ranker=None):
@@ -832,9 +862,10 @@ def evaluate_routing(w, router, j, kf_all, fit, questions, params, out, recited=
                 'router': rank_by(scores.numpy())}
     keyed = recited if cfg.route_keys == 'recitation' else None
     probe = probe_queries(fit['heldout'], cfg, seed)
-    late, late_fit = late_rankings(bb, w.prefixes(), keyed, probe, texts, cfg, seed)
+    late, late_fit = late_rankings(bb, w.prefixes(), keyed, probe, texts, cfg, seed,
+                                   [d.title for d in corpus.documents])
     rankings |= two_hops | late
-    routed = rankings[routed_row(cfg.route_hops, cfg.route_scorer)]
+    routed = rankings[routed_row(cfg.route_hops, cfg.route_scorer, cfg.route_late_links)]
     named, hops, named_s = named_rankings(w, questions, cfg, routed, recited)
     rankings |= named
     if named_row('memory') in named: rankings[fused_row()] = fuse_rankings(routed, named[named_row('memory')])
@@ -895,7 +926,7 @@ def route_stage(params, progress=True):
     atomic_write_jsonl(out / 'per_question.jsonl', route_records(questions, w.corpus, scores, rankings, hops=hops))
     m = {'n_docs': len(w.corpus.documents), 'n_questions': len(questions), 'key_map': cfg.route_key_map,
          'keys': cfg.route_keys, 'loss': cfg.route_loss, 'config': asdict(cfg),
-         'routed_row': routed_row(cfg.route_hops, cfg.route_scorer),
+         'routed_row': routed_row(cfg.route_hops, cfg.route_scorer, cfg.route_late_links),
          'trained_on': 'pseudo-queries' +
          (' + train questions' if cfg.route_train_questions else ''), 'train_seconds': train_s,
          'fit': {k: v for k, v in fit.items() if k not in ('heldout', 'control', 'second_hop')},

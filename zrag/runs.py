@@ -363,7 +363,8 @@ def _route_row(m, name):
      "noise control ('noise': the routed row's own where it has one) or a retriever in a routing table.")
     rows, routed = m['tables']['unseen']['rows'], m.get('routed_row', 'router')
     noise = [k for k in rows if k.startswith('router') and 'noise' in k]
-    noise.sort(key=lambda k: not k.startswith(routed + ':'))              # the routed row's own control first
+    own = lambda k: len(k.split(':')[0]) if routed.startswith(k.split(':')[0]) else 0   # longest shared base first
+    noise.sort(key=lambda k: -own(k))                                     # the routed row's own control first
     key = {'router': routed, 'noise': noise[0] if noise else None}.get(name, name)
     return {c: rows[key][c] for c in _ROUTE_COLS} if key in rows else {}
 
