@@ -21,8 +21,9 @@ question-time ranking, its training time is printed apart. The router's two hops
 trained on the paragraphs' own links, a sentence of A that names B) are a row of their own, and so is late
 interaction (each question token against each paragraph's tokens, nothing trained: zrag.route.late_rankings, its
 layer chosen on held-out pseudo-queries), with its second memory re-chosen by the links between the paragraphs
-(zrag.route.linked_ranking: a paragraph that names the first's title, or that the first names). BM25 with the same
-links is a reference row: what the links give a retriever. No question reaches any model. `--no-names` leaves the
+(zrag.route.linked_ranking: a paragraph that names the first's title, or that the first names; read here from the
+whole paragraph, while the keys are its first route_key_tokens). BM25 with the same links is a reference row: what
+the links give a retriever. No question reaches any model. `--no-names` leaves the
 naming rows out (the longest part), `--no-router` the router's.
 """
 import argparse, json, time
@@ -91,11 +92,11 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
 BM25_LINKED = 'bm25, second document linked to the first (a reference)'
 
 
-def linked_reference(docs, idx, sc):
+def linked_reference(docs, idx, sc, settings):
     ("BM25's ranking (`idx`, `sc` [Q, N], all documents) with its second document chosen again by the same links and "
      "settings as late interaction's linked row (route_late_pool, route_late_links): what the links give a retriever.")
     full = torch.zeros(idx.shape).scatter_(1, torch.as_tensor(idx), torch.as_tensor(sc, dtype=torch.float32))  # [Q, N]
-    cfg = RouteConfig()
+    cfg = RouteConfig(**settings)
     links = named_links([d.text for d in docs], [d.title for d in docs])                     # [N, N]
     return linked_ranking(full, links, cfg.route_late_pool, cfg.route_late_links)
 
@@ -108,7 +109,7 @@ def rankings(corpus, bb, beams, names=True, router=True, settings=None):
         r = retrievers[name] = cls(docs)                       # the index is built once, not counted per question
         (idx, sc), t_search = timed(lambda: r.search(texts))
         out[name] = (idx.tolist(), t_search)
-        if name == 'bm25': out[BM25_LINKED] = (linked_reference(docs, idx, sc), t_search)
+        if name == 'bm25': out[BM25_LINKED] = (linked_reference(docs, idx, sc, settings or {}), t_search)
     fit = None
     if router:
         rows, fit = router_rows(corpus, bb, retrievers, settings or {})

@@ -195,7 +195,9 @@ def _routed(m):
     cfg, d = m['config'], m['diagnostics']
     keys = f"keys from each {cfg.get('route_keys', 'memory')}"
     if cfg.get('route_scorer', 'trained') == 'late':
-        linked = ", the second memory linked to the first" if cfg.get('route_late_links') else ''
+        n = d['late'].get('n_links', 0)
+        linked = (f", the second memory linked to the first ({n} links)" if n else ", no links: its own order"
+                  ) if cfg.get('route_late_links') else ''
         how = f"late interaction over its key tokens ({keys}, no training{linked})"
         seconds = d['late']['seconds_per_question']
     else:

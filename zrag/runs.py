@@ -368,15 +368,19 @@ def _route_row(m, name):
     key = {'router': routed, 'noise': noise[0] if noise else None}.get(name, name)
     return {c: rows[key][c] for c in _ROUTE_COLS} if key in rows else {}
 
+_BEFORE = {'route_late_links': 0.0}    # settings whose default is not what the runs before them did
+
 def routing_rows(run_dirs, defaults=None):
     ("One dict per routed run in `run_dirs`: its router's changes against the first's, and its routing table's rows. "
      "A setting a run does not record (made before it existed) reads as in `defaults` (e.g. "
-     "`asdict(RouteConfig())`: a new setting's default is the behaviour before it); without, it is not compared.")
+     "`asdict(RouteConfig())`: a new setting's default is the behaviour before it, or as in `_BEFORE` where it is "
+     "not); without `defaults`, it is not compared.")
     ms = [(Path(r).name, json.loads((stage_dir(r, 'route') / 'routing_metrics.json').read_text())) for r in run_dirs]
-    base = (defaults or {}) | ms[0][1].get('config', {})
+    filled = lambda cfg: ((defaults or {}) | (_BEFORE if defaults else {})) | cfg
+    base = filled(ms[0][1].get('config', {}))
     out = []
     for name, m in ms:
-        mine = (defaults or {}) | m.get('config', {})
+        mine = filled(m.get('config', {}))
         changed = [f'{k} {v}' for k, v in mine.items() if k in base and base[k] != v]
         out.append({'run': name, 'changes': ', '.join(changed) or '(base)', 'n': m['tables']['unseen']['n'],
                     'unseen_mrr': m['fit']['unseen_documents']['mrr'],

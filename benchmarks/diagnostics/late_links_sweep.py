@@ -1,4 +1,4 @@
-"""Late interaction's linked second memory (zrag.route.linked_ranking), swept on development questions: the evidence
+"""Late interaction's linked second memory (zrag.route.linked_ranking), swept on HotpotQA train questions: the evidence
 behind `route_late_links` 0.5 and `route_late_pool` 10. It reads HotpotQA's train file by default, whose questions
 no evaluation uses; keys and links come from the paragraphs' text (a memory that recites exactly).
 
