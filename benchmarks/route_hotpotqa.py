@@ -21,10 +21,10 @@ question-time ranking, its training time is printed apart. The router's two hops
 trained on the paragraphs' own links, a sentence of A that names B) are a row of their own, and so is late
 interaction (each question token against each paragraph's tokens, nothing trained: zrag.route.late_rankings, its
 layer chosen on held-out pseudo-queries), with its second memory re-chosen by the links between the paragraphs
-(zrag.route.linked_ranking: a paragraph that names the first's title, or that the first names; read here from the
-whole paragraph, while the keys are its first route_key_tokens). BM25 with the same links is a reference row: what
-the links give a retriever. No question reaches any model. `--no-names` leaves the
-naming rows out (the longest part), `--no-router` the router's.
+(zrag.route.linked_ranking: a paragraph that names the first's title, or that the first names). Keys and links are
+read from each paragraph's first route_key_tokens tokens (`recital`), as the route stage reads both from a
+recitation of at most that many. BM25 with the same links is a reference row: what the links give a retriever. No
+question reaches any model. `--no-names` leaves the naming rows out (the longest part), `--no-router` the router's.
 """
 import argparse, json, time
 import torch, yaml
@@ -81,7 +81,8 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
         if cfg.route_hop_beams > 1:                              # the same second hop, pairs from the top B
             two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf, cfg.route_hop_beams))
             out[f'{two_hop_row()}, pairs from the top {cfg.route_hop_beams}'] = (two, t_q + t_r + t_2)
-    late, late_fit = late_rankings(bb, None, [d.text for d in docs], probe_queries(fit['heldout'], cfg, seed),
+    late, late_fit = late_rankings(bb, None, recital(bb, [d.text for d in docs], cfg.route_key_tokens),
+                                   probe_queries(fit['heldout'], cfg, seed),
                                    [q.question for q in questions], cfg, seed, [d.title for d in docs])
     out |= {k: (v, late_fit['seconds_per_question'] * len(questions)) for k, v in late.items()}
     return out, {'late': late_fit, 'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'],
@@ -92,12 +93,19 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
 BM25_LINKED = 'bm25, second document linked to the first (a reference)'
 
 
-def linked_reference(docs, idx, sc, settings):
+def recital(bb, texts, n_tokens):
+    ("Each text cut to its first `n_tokens` tokens: what a memory that recites its paragraph exactly gives, since "
+     "the route stage recites at most route_key_tokens.")
+    ids = bb.tokenizer(list(texts), add_special_tokens=False)['input_ids']
+    return [bb.tokenizer.decode(x[:n_tokens]) for x in ids]
+
+
+def linked_reference(bb, docs, idx, sc, settings):
     ("BM25's ranking (`idx`, `sc` [Q, N], all documents) with its second document chosen again by the same links and "
      "settings as late interaction's linked row (route_late_pool, route_late_links): what the links give a retriever.")
     full = torch.zeros(idx.shape).scatter_(1, torch.as_tensor(idx), torch.as_tensor(sc, dtype=torch.float32))  # [Q, N]
     cfg = RouteConfig(**settings)
-    links = named_links([d.text for d in docs], [d.title for d in docs])                     # [N, N]
+    links = named_links(recital(bb, [d.text for d in docs], cfg.route_key_tokens), [d.title for d in docs])  # [N, N]
     return linked_ranking(full, links, cfg.route_late_pool, cfg.route_late_links)
 
 
@@ -109,7 +117,7 @@ def rankings(corpus, bb, beams, names=True, router=True, settings=None):
         r = retrievers[name] = cls(docs)                       # the index is built once, not counted per question
         (idx, sc), t_search = timed(lambda: r.search(texts))
         out[name] = (idx.tolist(), t_search)
-        if name == 'bm25': out[BM25_LINKED] = (linked_reference(docs, idx, sc, settings or {}), t_search)
+        if name == 'bm25': out[BM25_LINKED] = (linked_reference(bb, docs, idx, sc, settings or {}), t_search)
     fit = None
     if router:
         rows, fit = router_rows(corpus, bb, retrievers, settings or {})

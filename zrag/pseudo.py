@@ -37,7 +37,8 @@ def clozes(sentence, title_words):
 
 # %% ../nbs/04b_pseudo.ipynb #c55dec5f
 def _bare_title(title): return re.sub(r"\s*\(.*\)\s*$", '', title).strip()
-def _title_re(title): return re.compile(rf"\b{re.escape(title)}\b", flags=re.I)   # the title as a whole word, any case
+def _title_re(title):                     # the title as a whole word (no word character either side: \b would
+    return re.compile(rf"(?<!\w){re.escape(title)}(?!\w)", flags=re.I)   # never end "Jr." or "Yeah!"), any case
 
 def _named(sentence, titles, own):
     "Indices of the documents other than `own` whose titles (`titles`) the `sentence` names."

@@ -106,12 +106,13 @@ class RouteConfig:
     route_late_threshold: float = 1.0     # late interaction (`late_row()`, nothing trained): a question token counts
                                           # for a memory only by how far its best match there stands above its
                                           # matches in the other memories, in standard deviations, beyond this
-    route_late_links: float = 0.5         # late interaction's second memory: of the next route_late_pool - 1, the
+    route_late_links: float = 1.0         # late interaction's second memory: of the next route_late_pool - 1, the
                                           # one whose score over the first's, plus this bonus where either
-                                          # recitation names the other's title, is largest (`linked_ranking`);
-                                          # 0 = late interaction's order. Chosen on 100 HotpotQA train questions
-                                          # (benchmarks/diagnostics/late_links_sweep.py), none of them evaluated
-    route_late_pool: int = 10             # the first memory and the candidates for the second: the top this many
+                                          # recitation names the other's title, is largest (`linked_ranking`;
+                                          # >= 1: the best linked one, if any); 0 = late interaction's order
+    route_late_pool: int = 100            # the first memory and the candidates for the second: the top this many.
+                                          # Both chosen on 100 HotpotQA train questions, none of them evaluated
+                                          # (benchmarks/diagnostics/late_links_sweep.py; 11b_route, Results)
     route_scorer: str = 'trained'         # the ranking the comparison recites and fuses (`routed_row`): 'trained'
                                           # (the router, or its two hops) or 'late' (late interaction, its second
                                           # memory linked with route_late_links); router.pt, the read's bias and
