@@ -37,8 +37,8 @@ def clozes(sentence, title_words):
 
 # %% ../nbs/04b_pseudo.ipynb #c55dec5f
 def _bare_title(title): return re.sub(r"\s*\(.*\)\s*$", '', title).strip()
-def _title_re(title):                     # the title as a whole word (no word character either side: \b would
-    return re.compile(rf"(?<!\w){re.escape(title)}(?!\w)", flags=re.I)   # never end "Jr." or "Yeah!"), any case
+# the title as a whole word, any case: no word character either side (\b would never end "Jr." or "Yeah!")
+def _title_re(title): return re.compile(rf"(?<!\w){re.escape(title)}(?!\w)", flags=re.I)
 
 def _named(sentence, titles, own):
     "Indices of the documents other than `own` whose titles (`titles`) the `sentence` names."

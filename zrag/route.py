@@ -108,8 +108,9 @@ class RouteConfig:
                                           # matches in the other memories, in standard deviations, beyond this
     route_late_links: float = 1.0         # late interaction's second memory: of the next route_late_pool - 1, the
                                           # one whose score over the first's, plus this bonus where either
-                                          # recitation names the other's title, is largest (`linked_ranking`;
-                                          # >= 1: the best linked one, if any); 0 = late interaction's order
+                                          # recitation names the other's title, is largest (`linked_ranking`);
+                                          # 1: the best linked one, if any (an unlinked one only where it ties
+                                          # the first's score); 0 = late interaction's order
     route_late_pool: int = 100            # the first memory and the candidates for the second: the top this many.
                                           # Both chosen on 100 HotpotQA train questions, none of them evaluated
                                           # (benchmarks/diagnostics/late_links_sweep.py; 11b_route, Results)
