@@ -57,10 +57,10 @@ def timed(fn):
     return out, time.time() - t0
 
 
-def router_rows(corpus, bb, retrievers, settings, seed=0):
+def router_rows(corpus, bb, retrievers, settings, recited, seed=0):
     ("{row: ([[doc]], seconds)} of the router trained as the route stage trains it, its keys read from each "
      "paragraph's text, its noise control and its two hops (route_hops 2); and the fit record (training time, "
-     "unseen-document MRR).")
+     "unseen-document MRR). `recited`: the paragraphs as late interaction reads them (`recital`).")
     cfg, docs, t0 = RouteConfig(**{'route_keys': 'recitation', **settings}), corpus.documents, time.time()
     if cfg.route_train_questions: raise SystemExit("--route route_train_questions: every question here is scored")
     texts, golds, pseudo, questions = training_set(corpus, cfg, bb, retrievers.get)
@@ -81,8 +81,7 @@ def router_rows(corpus, bb, retrievers, settings, seed=0):
         if cfg.route_hop_beams > 1:                              # the same second hop, pairs from the top B
             two, t_2 = timed(lambda: second_hop_ranking(fit['second_hop'], qf[:, 0], scores, kf, cfg.route_hop_beams))
             out[f'{two_hop_row()}, pairs from the top {cfg.route_hop_beams}'] = (two, t_q + t_r + t_2)
-    late, late_fit = late_rankings(bb, None, recital(bb, [d.text for d in docs], cfg.route_key_tokens),
-                                   probe_queries(fit['heldout'], cfg, seed),
+    late, late_fit = late_rankings(bb, None, recited, probe_queries(fit['heldout'], cfg, seed),
                                    [q.question for q in questions], cfg, seed, [d.title for d in docs])
     out |= {k: (v, late_fit['seconds_per_question'] * len(questions)) for k, v in late.items()}
     return out, {'late': late_fit, 'train_seconds': train_s, 'n_pseudo': fit['n_pseudo'],
@@ -100,27 +99,28 @@ def recital(bb, texts, n_tokens):
     return [bb.tokenizer.decode(x[:n_tokens]) for x in ids]
 
 
-def linked_reference(bb, docs, idx, sc, settings):
+def linked_reference(docs, recited, idx, sc, settings):
     ("BM25's ranking (`idx`, `sc` [Q, N], all documents) with its second document chosen again by the same links and "
      "settings as late interaction's linked row (route_late_pool, route_late_links): what the links give a retriever.")
     full = torch.zeros(idx.shape).scatter_(1, torch.as_tensor(idx), torch.as_tensor(sc, dtype=torch.float32))  # [Q, N]
     cfg = RouteConfig(**settings)
-    links = named_links(recital(bb, [d.text for d in docs], cfg.route_key_tokens), [d.title for d in docs])  # [N, N]
+    links = named_links(recited, [d.title for d in docs])                                     # [N, N]
     return linked_ranking(full, links, cfg.route_late_pool, cfg.route_late_links)
 
 
 def rankings(corpus, bb, beams, names=True, router=True, settings=None):
     "{row: ([[doc]], seconds)} for every method, and the router's fit record (or None)."
     docs, texts = corpus.documents, [q.question for q in corpus.questions]
-    out, retrievers = {}, {}
+    out, retrievers, cfg = {}, {}, RouteConfig(**(settings or {}))
+    recited = recital(bb, [d.text for d in docs], cfg.route_key_tokens)        # keys and links, as a memory recites
     for name, cls in (('bm25', BM25Retriever), ('dense', DenseRetriever)):
         r = retrievers[name] = cls(docs)                       # the index is built once, not counted per question
         (idx, sc), t_search = timed(lambda: r.search(texts))
         out[name] = (idx.tolist(), t_search)
-        if name == 'bm25': out[BM25_LINKED] = (linked_reference(bb, docs, idx, sc, settings or {}), t_search)
+        if name == 'bm25': out[BM25_LINKED] = (linked_reference(docs, recited, idx, sc, settings or {}), t_search)
     fit = None
     if router:
-        rows, fit = router_rows(corpus, bb, retrievers, settings or {})
+        rows, fit = router_rows(corpus, bb, retrievers, settings or {}, recited)
         out |= rows
     if not names: return out, fit
     trie = TitleTrie(bb.tokenizer, [d.title for d in docs])

@@ -544,7 +544,7 @@ def late_layer(qf, qmask, golds, kf, kmask, threshold=1.0):
 # %% ../nbs/11b_route.ipynb #ca16bb62
 def late_linked_row(): return f"{late_row()}, second memory linked to the first"
 
-def linked_ranking(scores, links, pool=10, bonus=0.5):
+def linked_ranking(scores, links, pool, bonus):
     ("Each question's ranking [[doc]] by `scores` [Q, N] (>= 0), its second document chosen again among the next "
      "`pool` - 1: its score over the first's, plus `bonus` where the two link either way (`links` [N, N] bool).")
     order = scores.argsort(dim=-1, descending=True, stable=True)                            # [Q, N]
